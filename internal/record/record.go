@@ -1,0 +1,24 @@
+// Package record holds the vendor-neutral record every source client produces and the engine
+// delivers: an id, an occurrence time, a normalized severity and the vendor object itself.
+package record
+
+import "time"
+
+// Record is one vendor object (alarm, alert, detection or event) ready for emission.
+type Record struct {
+	// ID is the vendor's identifier; the engine de-duplicates on it at checkpoint boundaries.
+	ID string
+	// Kind is alarm, event, alert, threat_detection or security_event.
+	Kind string
+	// Tenant identifies whose data this is (subdomain host, customer id, …).
+	Tenant string
+	// Time is when the vendor says it occurred; zero when the object carries no usable time.
+	Time time.Time
+	// Severity is normalized; SeverityText keeps the vendor's own label.
+	Severity     Severity
+	SeverityText string
+	// Attributes are normalized attributes (semantic conventions) beyond the contract's own.
+	Attributes map[string]string
+	// Body is the vendor object as decoded JSON, every field kept. Numbers are json.Number.
+	Body map[string]any
+}

@@ -1,0 +1,67 @@
+package usmanywhere
+
+import (
+	"github.com/securityalerts/securityalerts/internal/record"
+)
+
+// The server spells it "occured"; the docs also write "occurred". Accept both, epoch ms first.
+var (
+	timeKeys    = []string{"timestamp_occured", "timestamp_occurred"}
+	isoTimeKeys = []string{"timestamp_occured_iso8601", "timestamp_occurred_iso8601"}
+)
+
+// ruleAttributes maps USM's rule fields to the security_rule semantic conventions: the method
+// names the rule, the strategy is its category, the intent the group (ruleset) it belongs to.
+var ruleAttributes = [][2]string{
+	{"rule_method", "security_rule.name"},
+	{"rule_strategy", "security_rule.category"},
+	{"rule_intent", "security_rule.ruleset.name"},
+	{"rule_id", "security_rule.uuid"},
+}
+
+func convert(obj map[string]any, kind, tenant string) record.Record {
+	r := record.Record{
+		ID:     record.String(obj, "uuid", "id"),
+		Kind:   kind,
+		Tenant: tenant,
+		Body:   obj,
+	}
+	if t, ok := record.Time(obj, timeKeys...); ok {
+		r.Time = t
+	} else if t, ok := record.Time(obj, isoTimeKeys...); ok {
+		r.Time = t
+	}
+	r.SeverityText = record.String(obj, "priority_label", "event_severity")
+	r.Severity = severity(obj, kind, r.SeverityText)
+	for _, m := range ruleAttributes {
+		if v := record.String(obj, m[0]); v != "" {
+			if r.Attributes == nil {
+				r.Attributes = make(map[string]string, len(ruleAttributes))
+			}
+			r.Attributes[m[1]] = v
+		}
+	}
+	return r
+}
+
+// severity prefers the label; an alarm without one is ranked by its numeric priority (the API's
+// scale is 0–100: the docs pair 20 with "low"); an event without one is informational.
+func severity(obj map[string]any, kind, label string) record.Severity {
+	if s, ok := record.ParseSeverity(label); ok {
+		return s
+	}
+	if kind != "alarm" {
+		return record.SeverityInfo
+	}
+	p, ok := record.Int(obj, "priority")
+	switch {
+	case !ok || p < 30:
+		return record.SeverityLow
+	case p < 55:
+		return record.SeverityMedium
+	case p < 80:
+		return record.SeverityHigh
+	default:
+		return record.SeverityCritical
+	}
+}

@@ -1,0 +1,150 @@
+package securityalertsreceiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.uber.org/zap"
+
+	"github.com/securityalerts/securityalerts/internal/engine"
+	"github.com/securityalerts/securityalerts/internal/record"
+)
+
+// securityReceiver owns the engine for one configuration and feeds both pipelines.
+type securityReceiver struct {
+	cfg *Config
+	set receiver.Settings
+
+	logs    consumer.Logs
+	metrics consumer.Metrics
+
+	obsrecv   *receiverhelper.ObsReport
+	telemetry *telemetry
+	engine    *engine.Engine
+	storage   storage.Client
+
+	stopMetrics context.CancelFunc
+	metricsDone sync.WaitGroup
+}
+
+func newReceiver(cfg *Config, set receiver.Settings) *securityReceiver {
+	return &securityReceiver{cfg: cfg, set: set, telemetry: newTelemetry()}
+}
+
+func (r *securityReceiver) setLogs(next consumer.Logs)       { r.logs = next }
+func (r *securityReceiver) setMetrics(next consumer.Metrics) { r.metrics = next }
+
+// Start builds the clients and launches the poll loops. It makes no network call: the first
+// request (and token) happens in the loops, so a collector starts even while an API is down.
+func (r *securityReceiver) Start(ctx context.Context, host component.Host) error {
+	obsrecv, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
+		ReceiverID: r.set.ID, Transport: "http", ReceiverCreateSettings: r.set,
+	})
+	if err != nil {
+		return err
+	}
+	r.obsrecv = obsrecv
+
+	store, err := r.checkpointStore(ctx, host)
+	if err != nil {
+		return err
+	}
+	streams, err := r.buildSources(ctx, host)
+	if err != nil {
+		return errors.Join(err, r.closeStorage(ctx))
+	}
+	r.engine = engine.New(engine.Settings{
+		PollInterval:    r.cfg.PollInterval,
+		InitialLookback: r.cfg.InitialLookback,
+		Overlap:         r.cfg.Overlap,
+		MaxSeen:         r.cfg.MaxSeenIDs,
+		Retry:           r.cfg.RetryOnFailure,
+		Logger:          r.set.Logger,
+	}, store, r, streams)
+	r.engine.Start()
+	r.set.Logger.Info("Polling started", zap.Int("streams", len(streams)), zap.Duration("poll_interval", r.cfg.PollInterval))
+
+	if r.metrics != nil {
+		mctx, cancel := context.WithCancel(context.Background())
+		r.stopMetrics = cancel
+		r.metricsDone.Add(1)
+		go func() {
+			defer r.metricsDone.Done()
+			r.emitMetricsEvery(mctx, r.cfg.PollInterval)
+		}()
+	}
+	return nil
+}
+
+func (r *securityReceiver) checkpointStore(ctx context.Context, host component.Host) (engine.Store, error) {
+	if r.cfg.Storage == nil {
+		r.set.Logger.Info("No storage extension configured: checkpoints are kept in memory and a restart begins again at initial_lookback")
+		return engine.NewMemoryStore(), nil
+	}
+	ext, ok := host.GetExtensions()[*r.cfg.Storage]
+	if !ok {
+		return nil, fmt.Errorf("storage: extension %q not found (is it listed under service.extensions?)", r.cfg.Storage)
+	}
+	se, ok := ext.(storage.Extension)
+	if !ok {
+		return nil, fmt.Errorf("storage: extension %q is not a storage extension", r.cfg.Storage)
+	}
+	client, err := se.GetClient(ctx, component.KindReceiver, r.set.ID, "")
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	r.storage = client
+	return &persister{client: client}, nil
+}
+
+// Shutdown stops the loops (abandoning any page in flight without advancing its checkpoint)
+// and closes the storage client.
+func (r *securityReceiver) Shutdown(ctx context.Context) error {
+	if r.engine != nil {
+		r.engine.Shutdown()
+	}
+	if r.stopMetrics != nil {
+		r.stopMetrics()
+		r.metricsDone.Wait()
+	}
+	return r.closeStorage(ctx)
+}
+
+func (r *securityReceiver) closeStorage(ctx context.Context) error {
+	if r.storage == nil {
+		return nil
+	}
+	err := r.storage.Close(ctx)
+	r.storage = nil
+	return err
+}
+
+// Deliver is the engine's sink: records become one plog.Logs for the logs pipeline, and are
+// counted for the metrics once it accepted them. It converts afresh on every call because a
+// consumer may mutate a batch it then refuses.
+func (r *securityReceiver) Deliver(ctx context.Context, s engine.Stream, records []record.Record) error {
+	if r.logs != nil {
+		logs := toLogs(s.Source(), records, r.cfg.ResourceAttributes, time.Now())
+		ctx = r.obsrecv.StartLogsOp(ctx)
+		err := r.logs.ConsumeLogs(ctx, logs)
+		r.obsrecv.EndLogsOp(ctx, "json", len(records), err)
+		if err != nil {
+			return err
+		}
+	}
+	r.telemetry.delivered(s.Source(), records)
+	return nil
+}
+
+// Dropped counts records that will not be emitted.
+func (r *securityReceiver) Dropped(s engine.Stream, reason engine.DropReason, n int) {
+	r.telemetry.dropped(s.Source(), reason, n)
+}
