@@ -19,8 +19,9 @@ type ClientCredentials struct {
 	http         *http.Client
 	refreshEarly time.Duration
 
-	mu    sync.Mutex
-	token *oauth2.Token
+	mu      sync.Mutex
+	token   *oauth2.Token
+	fetched time.Time
 }
 
 // NewClientCredentials returns credentials that refresh refreshEarly before the token expires,
@@ -41,14 +42,25 @@ func NewClientCredentials(hc *http.Client, tokenURL, clientID, clientSecret stri
 func (c *ClientCredentials) Authorization(ctx context.Context) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.token == nil || (!c.token.Expiry.IsZero() && time.Until(c.token.Expiry) < c.refreshEarly) {
+	if c.token == nil || c.dueForRefresh(time.Now()) {
+		fetched := time.Now()
 		tok, err := c.config.Token(context.WithValue(ctx, oauth2.HTTPClient, c.http))
 		if err != nil {
 			return "", classifyTokenError(err)
 		}
-		c.token = tok
+		c.token, c.fetched = tok, fetched
 	}
 	return "Bearer " + c.token.AccessToken, nil
+}
+
+// dueForRefresh is true within refreshEarly of expiry, but never earlier than half the token's
+// lifetime: a server issuing short tokens must not get a token request per API request.
+func (c *ClientCredentials) dueForRefresh(now time.Time) bool {
+	if c.token.Expiry.IsZero() {
+		return false
+	}
+	margin := min(c.refreshEarly, c.token.Expiry.Sub(c.fetched)/2)
+	return now.After(c.token.Expiry.Add(-margin))
 }
 
 // Invalidate drops the cached token if it is the one refused. Several streams may see the same

@@ -1,0 +1,72 @@
+# securityalerts: two commands do all the set-up on a fresh machine:
+#   make run    builds the collector and runs it on the bundled API simulator (no credentials)
+#   make test   runs every test (unit, generated, integration against the built collector)
+
+SHELL       := /bin/bash
+GO          ?= go
+TOOLS_BIN   := $(CURDIR)/.tools/bin
+MDATAGEN    := $(TOOLS_BIN)/mdatagen
+BUILDER     := $(TOOLS_BIN)/builder
+COLLECTOR   := bin/otelcol-securityalerts
+APISIM      := bin/apisim
+SIM_ADDR    ?= 127.0.0.1:18080
+GO_SOURCES  := $(shell find . -name '*.go' -not -path './build/*' -not -path './.tools/*') go.mod go.sum
+COMPONENT   := receiver/securityalertsreceiver
+
+.PHONY: all tools generate check-generated build run test unit-test integration-test bench fmt vet clean
+
+all: build
+
+# mdatagen and the OCB builder, pinned in tools/go.mod to the collector release we build on.
+tools: $(MDATAGEN) $(BUILDER)
+$(MDATAGEN) $(BUILDER): tools/go.mod tools/go.sum
+	cd tools && $(GO) build -o $(TOOLS_BIN)/ go.opentelemetry.io/collector/cmd/mdatagen go.opentelemetry.io/collector/cmd/builder
+
+generate: $(MDATAGEN)
+	cd $(COMPONENT) && $(MDATAGEN) metadata.yaml
+
+# CI fails when the committed generated code is stale against metadata.yaml.
+check-generated: generate
+	@git diff --exit-code -- $(COMPONENT) metadata.yaml || { echo "generated code is stale: run 'make generate' and commit" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- $(COMPONENT))" || { git status --porcelain -- $(COMPONENT); echo "generate produced untracked files: commit them" >&2; exit 1; }
+
+build: $(COLLECTOR) $(APISIM)
+
+$(COLLECTOR): $(BUILDER) builder-config.yaml $(GO_SOURCES)
+	@mkdir -p build bin
+	$(BUILDER) --config builder-config.yaml
+	cp build/otelcol-securityalerts/otelcol-securityalerts $(COLLECTOR)
+
+$(APISIM): $(GO_SOURCES)
+	@mkdir -p bin
+	$(GO) build -o $(APISIM) ./cmd/apisim
+
+# Starts the simulator on $(SIM_ADDR), then the collector with testdata/run-config.yaml: records are
+# printed by the debug exporter and written to data/records.jsonl. Ctrl-C stops both.
+run: build
+	@mkdir -p data/checkpoints
+	@$(APISIM) -addr $(SIM_ADDR) & sim=$$!; trap "kill $$sim 2>/dev/null" EXIT; \
+	  for i in $$(seq 50); do curl -fs http://$(SIM_ADDR)/_sim/healthz >/dev/null 2>&1 && break; sleep 0.1; done; \
+	  SIM_ENDPOINT=http://$(SIM_ADDR) $(COLLECTOR) --config testdata/run-config.yaml
+
+fmt:
+	@bad=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$bad" || { echo "gofmt needed:"; echo "$$bad"; exit 1; }
+
+vet:
+	$(GO) vet ./...
+
+unit-test:
+	$(GO) test -race -count=1 ./...
+
+# Builds the distribution with OCB and runs it against the simulator with faults, a SIGKILL and a
+# restart on file_storage.
+integration-test: build
+	$(GO) test -count=1 -tags integration -timeout 10m ./test/e2e/...
+
+test: fmt vet check-generated unit-test integration-test
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin build data .tools

@@ -1,0 +1,337 @@
+package securityalertsreceiver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/extension/extensiontest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/securityalerts/securityalerts/internal/engine"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadata"
+)
+
+// fakeUSM serves the fixtures in testdata/usm: three alarms (and one item that is not an alarm)
+// over two pages, and one event under the eventResources key.
+type fakeUSM struct {
+	*httptest.Server
+	mu      sync.Mutex
+	queries []string // the alarms list's first-page queries, in order
+}
+
+func newFakeUSM(t *testing.T) *fakeUSM {
+	f := &fakeUSM{}
+	page := func(w http.ResponseWriter, name string) {
+		data, err := os.ReadFile(filepath.Join("testdata", "usm", name))
+		require.NoError(t, err)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(strings.ReplaceAll(string(data), "{{BASE}}", f.URL)))
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/2.0/oauth/token", func(w http.ResponseWriter, r *http.Request) {
+		if id, secret, ok := r.BasicAuth(); !ok || id != "id" || secret != "secret" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"access_token":"tok","token_type":"bearer","expires_in":899}`))
+	})
+	mux.HandleFunc("GET /api/2.0/alarms", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer tok" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if r.URL.Query().Get("page") == "1" {
+			page(w, "alarms-1.json")
+			return
+		}
+		f.mu.Lock()
+		f.queries = append(f.queries, r.URL.RawQuery)
+		f.mu.Unlock()
+		page(w, "alarms-0.json")
+	})
+	mux.HandleFunc("GET /api/2.0/events", func(w http.ResponseWriter, _ *http.Request) { page(w, "events-0.json") })
+	f.Server = httptest.NewServer(mux)
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeUSM) firstPageQueries() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.queries...)
+}
+
+func testConfig(endpoint string) *Config {
+	cfg := createDefaultConfig().(*Config)
+	cfg.PollInterval = time.Second
+	cfg.RetryOnFailure.InitialInterval = 10 * time.Millisecond
+	cfg.RetryOnFailure.MaxInterval = 50 * time.Millisecond
+	cfg.RetryOnFailure.MaxElapsedTime = 200 * time.Millisecond
+	usm := defaultUSMAnywhereConfig()
+	usm.Endpoint = endpoint
+	usm.ClientID = "id"
+	usm.ClientSecret = "secret"
+	usm.Events.Enabled = true
+	cfg.USMAnywhere = configoptional.Some(usm)
+	return cfg
+}
+
+// run starts the receiver for the given pipelines and returns its shutdown.
+func run(t *testing.T, cfg *Config, host component.Host, logs consumer.Logs, metrics consumer.Metrics) func() {
+	t.Helper()
+	f := NewFactory()
+	set := receivertest.NewNopSettings(metadata.Type)
+	// A stable id, as in a collector config: storage keys (and so checkpoints) derive from it.
+	set.ID = component.NewID(metadata.Type)
+	set.Logger = zaptest.NewLogger(t)
+	var comps []component.Component
+	if logs != nil {
+		r, err := f.CreateLogs(context.Background(), set, cfg, logs)
+		require.NoError(t, err)
+		comps = append(comps, r)
+	}
+	if metrics != nil {
+		r, err := f.CreateMetrics(context.Background(), set, cfg, metrics)
+		require.NoError(t, err)
+		comps = append(comps, r)
+	}
+	for _, c := range comps {
+		require.NoError(t, c.Start(context.Background(), host))
+	}
+	return func() {
+		for _, c := range comps {
+			require.NoError(t, c.Shutdown(context.Background()))
+		}
+	}
+}
+
+func TestLogsMatchGolden(t *testing.T) {
+	usm := newFakeUSM(t)
+	sink := &consumertest.LogsSink{}
+	stop := run(t, testConfig(usm.URL), componenttest.NewNopHost(), sink, nil)
+	require.Eventually(t, func() bool { return sink.LogRecordCount() >= 4 }, 10*time.Second, 10*time.Millisecond)
+	stop()
+
+	actual := mergeLogs(sink.AllLogs(), "alarm", "event")
+	goldenPath := filepath.Join("testdata", "golden", "usm_anywhere_logs.yaml")
+	if os.Getenv("UPDATE_GOLDEN") != "" {
+		require.NoError(t, golden.WriteLogs(t, goldenPath, actual))
+	}
+	expected, err := golden.ReadLogs(goldenPath)
+	require.NoError(t, err)
+	require.NoError(t, plogtest.CompareLogs(expected, actual, plogtest.IgnoreObservedTimestamp(), plogtest.IgnoreLogRecordsOrder()))
+}
+
+// mergeLogs puts every batch's records under one resource per kind, in the given order, so that
+// the comparison does not depend on how polls split the pages or which stream answered first.
+// The tenant (the test server's random port) becomes a fixed value.
+func mergeLogs(batches []plog.Logs, kinds ...string) plog.Logs {
+	merged := plog.NewLogs()
+	byKind := map[string]plog.LogRecordSlice{}
+	for _, kind := range kinds {
+		rl := merged.ResourceLogs().AppendEmpty()
+		byKind[kind] = rl.ScopeLogs().AppendEmpty().LogRecords()
+	}
+	for _, b := range batches {
+		for i := 0; i < b.ResourceLogs().Len(); i++ {
+			rl := b.ResourceLogs().At(i)
+			sl := rl.ScopeLogs().At(0)
+			kind, _ := sl.LogRecords().At(0).Attributes().Get(attrKind)
+			target := merged.ResourceLogs().At(slices.Index(kinds, kind.Str()))
+			rl.Resource().CopyTo(target.Resource())
+			target.Resource().Attributes().PutStr("securityalerts.tenant", "tenant.test")
+			sl.Scope().CopyTo(target.ScopeLogs().At(0).Scope())
+			sl.LogRecords().MoveAndAppendTo(byKind[kind.Str()])
+		}
+	}
+	return merged
+}
+
+// failingLogs refuses every batch until accept is set, like an exporter whose backend is down.
+type failingLogs struct {
+	consumertest.LogsSink
+	accept  atomic.Bool
+	refused atomic.Int64
+}
+
+func (f *failingLogs) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	if !f.accept.Load() {
+		f.refused.Add(1)
+		return errors.New("backend down")
+	}
+	return f.LogsSink.ConsumeLogs(ctx, ld)
+}
+
+func TestCheckpointAdvancesOnlyAfterAcceptanceAndSurvivesRestart(t *testing.T) {
+	usm := newFakeUSM(t)
+	dir := t.TempDir()
+	cfg := testConfig(usm.URL)
+	cfg.USMAnywhere.Get().Events.Enabled = false
+	host, id := fileStorageHost(t, dir)
+	cfg.Storage = &id
+
+	logs := &failingLogs{}
+	stop := run(t, cfg, host, logs, nil)
+	require.Eventually(t, func() bool { return logs.refused.Load() >= 3 }, 10*time.Second, 10*time.Millisecond)
+	stop()
+	assert.Nil(t, storedCheckpoint(t, dir, "usm_anywhere/alarms"), "a refused page must not advance the checkpoint")
+
+	// Once the pipeline accepts, the same records arrive and the checkpoint moves to the newest.
+	logs.accept.Store(true)
+	host, _ = fileStorageHost(t, dir)
+	stop = run(t, cfg, host, logs, nil)
+	require.Eventually(t, func() bool { return logs.LogRecordCount() >= 3 }, 10*time.Second, 10*time.Millisecond)
+	stop()
+	cp := storedCheckpoint(t, dir, "usm_anywhere/alarms")
+	require.NotNil(t, cp)
+	assert.Equal(t, int64(1517932136000), cp.Watermark.UnixMilli())
+	assert.Len(t, cp.Seen, 3)
+
+	// A restarted receiver resumes from the stored checkpoint (minus the overlap window) and
+	// emits nothing twice.
+	before := len(usm.firstPageQueries())
+	logs2 := &consumertest.LogsSink{}
+	host, _ = fileStorageHost(t, dir)
+	stop = run(t, cfg, host, logs2, nil)
+	require.Eventually(t, func() bool { return len(usm.firstPageQueries()) > before }, 10*time.Second, 10*time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
+	stop()
+	resumed := usm.firstPageQueries()[before]
+	assert.Contains(t, resumed, "timestamp_occured_gte=1517931536000", "resume at watermark − 10m overlap")
+	assert.Contains(t, resumed, "sort=timestamp_occured%2Casc")
+	assert.Zero(t, logs2.LogRecordCount(), "records already emitted were emitted again")
+}
+
+func TestPermanentRefusalDropsAndAdvances(t *testing.T) {
+	usm := newFakeUSM(t)
+	cfg := testConfig(usm.URL)
+	cfg.USMAnywhere.Get().Events.Enabled = false
+	metrics := &consumertest.MetricsSink{}
+	stop := run(t, cfg, componenttest.NewNopHost(), consumertest.NewErr(consumererror.NewPermanent(errors.New("bad data"))), metrics)
+	require.Eventually(t, func() bool {
+		return sumValue(metrics, "securityalerts.records.dropped", map[string]string{"reason": "rejected"}) >= 3
+	}, 10*time.Second, 20*time.Millisecond)
+	stop()
+	assert.Positive(t, sumValue(metrics, "securityalerts.records.dropped", map[string]string{"reason": "malformed"}))
+}
+
+func TestMetricsCountRecordsAndRisk(t *testing.T) {
+	usm := newFakeUSM(t)
+	logs := &consumertest.LogsSink{}
+	metrics := &consumertest.MetricsSink{}
+	stop := run(t, testConfig(usm.URL), componenttest.NewNopHost(), logs, metrics)
+	require.Eventually(t, func() bool {
+		return sumValue(metrics, "securityalerts.records", nil) >= 4 && sumValue(metrics, "securityalerts.api.requests", nil) > 0
+	}, 10*time.Second, 20*time.Millisecond)
+	stop()
+
+	// Fixtures: alarms low, high, high (priority 60); one info event. Risk = 1 + 7 + 7 + 0.
+	assert.EqualValues(t, 2, sumValue(metrics, "securityalerts.records", map[string]string{"kind": "alarm", "severity": "high"}))
+	assert.EqualValues(t, 1, sumValue(metrics, "securityalerts.records", map[string]string{"kind": "alarm", "severity": "low"}))
+	assert.EqualValues(t, 1, sumValue(metrics, "securityalerts.records", map[string]string{"kind": "event", "severity": "info"}))
+	assert.EqualValues(t, 15, sumValue(metrics, "securityalerts.risk_score", map[string]string{"kind": "alarm"}))
+	assert.Positive(t, sumValue(metrics, "securityalerts.api.requests", map[string]string{"http.response.status_code": "200"}))
+}
+
+// sumValue is the newest value of a cumulative sum's data points that carry attrs.
+func sumValue(sink *consumertest.MetricsSink, name string, attrs map[string]string) float64 {
+	all := sink.AllMetrics()
+	if len(all) == 0 {
+		return 0
+	}
+	latest := all[len(all)-1]
+	total := 0.0
+	rms := latest.ResourceMetrics()
+	for i := 0; i < rms.Len(); i++ {
+		sms := rms.At(i).ScopeMetrics()
+		for j := 0; j < sms.Len(); j++ {
+			ms := sms.At(j).Metrics()
+			for k := 0; k < ms.Len(); k++ {
+				if m := ms.At(k); m.Name() == name && m.Type() == pmetric.MetricTypeSum {
+					dps := m.Sum().DataPoints()
+					for d := 0; d < dps.Len(); d++ {
+						if hasAttrs(dps.At(d), attrs) {
+							total += dps.At(d).DoubleValue() + float64(dps.At(d).IntValue())
+						}
+					}
+				}
+			}
+		}
+	}
+	return total
+}
+
+func hasAttrs(dp pmetric.NumberDataPoint, attrs map[string]string) bool {
+	for k, want := range attrs {
+		v, ok := dp.Attributes().Get(k)
+		if !ok || v.AsString() != want {
+			return false
+		}
+	}
+	return true
+}
+
+type extensionHost struct {
+	component.Host
+	extensions map[component.ID]component.Component
+}
+
+func (h extensionHost) GetExtensions() map[component.ID]component.Component { return h.extensions }
+
+// fileStorageHost starts the real file_storage extension on dir, as the collector would.
+func fileStorageHost(t *testing.T, dir string) (component.Host, component.ID) {
+	t.Helper()
+	f := filestorage.NewFactory()
+	cfg := f.CreateDefaultConfig().(*filestorage.Config)
+	cfg.Directory = dir
+	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(f.Type()), cfg)
+	require.NoError(t, err)
+	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, ext.Shutdown(context.Background())) })
+	id := component.NewID(f.Type())
+	return extensionHost{Host: componenttest.NewNopHost(), extensions: map[component.ID]component.Component{id: ext}}, id
+}
+
+// storedCheckpoint reads a checkpoint straight from the storage the receiver wrote to.
+func storedCheckpoint(t *testing.T, dir, stream string) *engine.Checkpoint {
+	t.Helper()
+	host, id := fileStorageHost(t, dir)
+	client, err := host.GetExtensions()[id].(storage.Extension).GetClient(context.Background(), component.KindReceiver, component.NewID(metadata.Type), "")
+	require.NoError(t, err)
+	defer func() { require.NoError(t, client.Close(context.Background())) }()
+	data, err := client.Get(context.Background(), checkpointKey(stream))
+	require.NoError(t, err)
+	if data == nil {
+		return nil
+	}
+	var cp engine.Checkpoint
+	require.NoError(t, json.Unmarshal(data, &cp))
+	return &cp
+}
