@@ -30,6 +30,8 @@ type securityReceiver struct {
 	telemetry *telemetry
 	engine    *engine.Engine
 	storage   storage.Client
+	// openCounters feed securityalerts.alerts.open, for the sources whose API can count.
+	openCounters []openCounter
 
 	stopMetrics context.CancelFunc
 	metricsDone sync.WaitGroup

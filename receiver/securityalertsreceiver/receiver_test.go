@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -67,7 +68,14 @@ func newFakeUSM(t *testing.T) *fakeUSM {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
-		if r.URL.Query().Get("page") == "1" {
+		q := r.URL.Query()
+		if q.Get("status") == "open" && q.Get("size") == "1" {
+			// The fixtures' open alarms: one low, one high (the third is "in review").
+			open := map[string]int{"low": 1, "high": 1}[q.Get("priority_label")]
+			_, _ = fmt.Fprintf(w, `{"page":{"size":1,"totalElements":%d,"totalPages":%d,"number":0}}`, open, open)
+			return
+		}
+		if q.Get("page") == "1" {
 			page(w, "alarms-1.json")
 			return
 		}
@@ -258,6 +266,31 @@ func TestMetricsCountRecordsAndRisk(t *testing.T) {
 	assert.EqualValues(t, 1, sumValue(metrics, "securityalerts.records", map[string]string{"kind": "event", "severity": "info"}))
 	assert.EqualValues(t, 15, sumValue(metrics, "securityalerts.risk_score", map[string]string{"kind": "alarm"}))
 	assert.Positive(t, sumValue(metrics, "securityalerts.api.requests", map[string]string{"http.response.status_code": "200"}))
+	assert.Equal(t, map[string]int64{"low": 1, "medium": 0, "high": 1}, openAlerts(metrics))
+}
+
+// openAlerts is the newest securityalerts.alerts.open gauge by severity.
+func openAlerts(sink *consumertest.MetricsSink) map[string]int64 {
+	out := map[string]int64{}
+	all := sink.AllMetrics()
+	latest := all[len(all)-1]
+	rms := latest.ResourceMetrics()
+	for i := 0; i < rms.Len(); i++ {
+		sms := rms.At(i).ScopeMetrics()
+		for j := 0; j < sms.Len(); j++ {
+			ms := sms.At(j).Metrics()
+			for k := 0; k < ms.Len(); k++ {
+				if m := ms.At(k); m.Name() == "securityalerts.alerts.open" {
+					for d := 0; d < m.Gauge().DataPoints().Len(); d++ {
+						dp := m.Gauge().DataPoints().At(d)
+						severity, _ := dp.Attributes().Get("severity")
+						out[severity.Str()] = dp.IntValue()
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // sumValue is the newest value of a cumulative sum's data points that carry attrs.

@@ -14,8 +14,15 @@ import (
 
 	"github.com/securityalerts/securityalerts/internal/apiclient"
 	"github.com/securityalerts/securityalerts/internal/engine"
+	"github.com/securityalerts/securityalerts/internal/record"
 	"github.com/securityalerts/securityalerts/internal/usmanywhere"
 )
+
+// openCounter asks a source's API how many alarms or alerts are open, by severity.
+type openCounter struct {
+	resourceKey
+	count func(ctx context.Context) (map[record.Severity]int64, error)
+}
 
 // buildSources returns the streams of every configured source.
 func (r *securityReceiver) buildSources(ctx context.Context, host component.Host) ([]engine.Stream, error) {
@@ -38,6 +45,12 @@ func (r *securityReceiver) usmAnywhereStreams(ctx context.Context, host componen
 		})
 	if err != nil {
 		return nil, err
+	}
+	if r.metrics != nil && r.cfg.Metrics.SecurityalertsAlertsOpen.Enabled {
+		r.openCounters = append(r.openCounters, openCounter{
+			resourceKey: resourceKey{usmanywhere.Source, api.Host()},
+			count:       func(ctx context.Context) (map[record.Severity]int64, error) { return usmanywhere.OpenAlarms(ctx, api) },
+		})
 	}
 	alarmFilters, _ := filterValues("", cfg.Alarms.Filters, usmanywhere.ReservedParams)
 	eventFilters, _ := filterValues("", cfg.Events.Filters, usmanywhere.ReservedParams)

@@ -98,7 +98,7 @@ func (r *securityReceiver) emitMetricsEvery(ctx context.Context, interval time.D
 		case <-ctx.Done():
 			return
 		case now := <-ticker.C:
-			r.recordMetrics(mb, now)
+			r.recordMetrics(ctx, mb, now)
 			if err := r.metrics.ConsumeMetrics(ctx, mb.Emit()); err != nil && ctx.Err() == nil {
 				// Sums are cumulative: the next emission carries what this one lost.
 				r.set.Logger.Warn("Metrics pipeline refused the metrics snapshot", zap.Error(err))
@@ -108,10 +108,23 @@ func (r *securityReceiver) emitMetricsEvery(ctx context.Context, interval time.D
 }
 
 // recordMetrics writes one snapshot of every metric into mb, one resource per (source, tenant).
-func (r *securityReceiver) recordMetrics(mb *metadata.MetricsBuilder, now time.Time) {
+func (r *securityReceiver) recordMetrics(ctx context.Context, mb *metadata.MetricsBuilder, now time.Time) {
 	ts := pcommon.NewTimestampFromTime(now)
 	byResource := map[resourceKey][]func(){}
 	add := func(res resourceKey, record func()) { byResource[res] = append(byResource[res], record) }
+
+	for _, oc := range r.openCounters {
+		counts, err := oc.count(ctx)
+		if err != nil {
+			r.set.Logger.Warn("Counting open alerts failed; securityalerts.alerts.open skipped this time", zap.String("source", oc.source), zap.Error(err))
+			continue
+		}
+		for severity, n := range counts {
+			add(oc.resourceKey, func() {
+				mb.RecordSecurityalertsAlertsOpenDataPoint(ts, n, metadata.MapAttributeSource[oc.source], metadata.MapAttributeSeverity[string(severity)])
+			})
+		}
+	}
 
 	t := r.telemetry
 	t.mu.Lock()
