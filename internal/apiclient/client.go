@@ -68,17 +68,7 @@ func New(o Options) (*Client, error) {
 		c.maxBody = DefaultMaxBodyBytes
 	}
 	// A redirect is a link like any other: never follow one off our origin with credentials.
-	guarded := *hc
-	guarded.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if !c.sameOrigin(req.URL) {
-			return &ForeignOriginError{URL: redact(req.URL)}
-		}
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
-		}
-		return nil
-	}
-	c.http = &guarded
+	c.http = confineRedirects(hc, base)
 	return c, nil
 }
 
@@ -96,13 +86,15 @@ func (c *Client) URL(path string, query url.Values) string {
 // Resolve turns a link from a response (absolute or relative) into an absolute URL, refusing any
 // link that leaves the endpoint's origin: following it would hand our token to another host.
 func (c *Client) Resolve(link string) (string, error) {
+	// Both refusals are permanent: the page is refetched on a retryable error, and the same
+	// page would carry the same link. Neither message repeats the link's query string.
 	ref, err := url.Parse(link)
 	if err != nil {
-		return "", fmt.Errorf("unparsable link %q: %w", link, err)
+		return "", permanent(fmt.Errorf("unparsable link: %w", stripURL(err)))
 	}
 	u := c.base.ResolveReference(ref)
 	if !c.sameOrigin(u) {
-		return "", &ForeignOriginError{URL: redact(u)}
+		return "", permanent(&ForeignOriginError{URL: redact(u)})
 	}
 	return u.String(), nil
 }
@@ -117,7 +109,7 @@ func (c *Client) Get(ctx context.Context, rawURL string) ([]byte, error) {
 func (c *Client) Do(ctx context.Context, method, rawURL, contentType string, body []byte) ([]byte, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("unparsable URL: %w", err)
+		return nil, permanent(fmt.Errorf("unparsable URL: %w", stripURL(err)))
 	}
 	if !c.sameOrigin(u) {
 		return nil, permanent(&ForeignOriginError{URL: redact(u)})
@@ -193,8 +185,27 @@ func (c *Client) report(status int, start time.Time) {
 	}
 }
 
-func (c *Client) sameOrigin(u *url.URL) bool {
-	return strings.EqualFold(u.Scheme, c.base.Scheme) && strings.EqualFold(hostPort(u), hostPort(c.base))
+func (c *Client) sameOrigin(u *url.URL) bool { return sameOrigin(u, c.base) }
+
+// confineRedirects returns a copy of hc that follows redirects only within origin. Go re-sends
+// credentials on a redirect to the same host name (any port) or a subdomain; we send them to one
+// origin only.
+func confineRedirects(hc *http.Client, origin *url.URL) *http.Client {
+	confined := *hc
+	confined.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if origin == nil || !sameOrigin(req.URL, origin) {
+			return &ForeignOriginError{URL: redact(req.URL)}
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &confined
+}
+
+func sameOrigin(u, origin *url.URL) bool {
+	return strings.EqualFold(u.Scheme, origin.Scheme) && strings.EqualFold(hostPort(u), hostPort(origin))
 }
 
 func hostPort(u *url.URL) string {

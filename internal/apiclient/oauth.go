@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -27,12 +28,19 @@ type ClientCredentials struct {
 // NewClientCredentials returns credentials that refresh refreshEarly before the token expires,
 // so that a request never leaves with a token about to lapse in flight.
 func NewClientCredentials(hc *http.Client, tokenURL, clientID, clientSecret string, refreshEarly time.Duration) *ClientCredentials {
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	origin, err := url.Parse(tokenURL)
+	if err != nil {
+		origin = nil // every redirect refused; the token request itself reports the bad URL
+	}
 	return &ClientCredentials{
 		config: clientcredentials.Config{
 			ClientID: clientID, ClientSecret: clientSecret, TokenURL: tokenURL,
 			AuthStyle: oauth2.AuthStyleInHeader,
 		},
-		http:         hc,
+		http:         confineRedirects(hc, origin),
 		refreshEarly: refreshEarly,
 	}
 }
@@ -76,6 +84,10 @@ func (c *ClientCredentials) Invalidate(refused string) {
 // classifyTokenError makes rejected credentials permanent (retrying cannot fix a wrong secret)
 // and keeps server-side and network failures retryable.
 func classifyTokenError(err error) error {
+	var foreign *ForeignOriginError
+	if errors.As(err, &foreign) {
+		return permanent(foreign)
+	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.Response != nil {
 		if s := re.Response.StatusCode; s != http.StatusTooManyRequests && s != http.StatusRequestTimeout && s < 500 {

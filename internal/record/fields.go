@@ -8,13 +8,15 @@ import (
 	"time"
 )
 
-// String returns the first of keys present in m as a string (numbers and booleans formatted),
-// so that one call covers every spelling a server may use.
+// String returns the first of keys present in m with a non-empty value, as a string (numbers and
+// booleans formatted), so that one call covers every spelling a server may use.
 func String(m map[string]any, keys ...string) string {
 	for _, k := range keys {
 		switch v := m[k].(type) {
 		case string:
-			return v
+			if v != "" {
+				return v
+			}
 		case json.Number:
 			return v.String()
 		case bool:

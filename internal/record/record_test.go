@@ -30,6 +30,7 @@ func TestFieldHelpersTakeTheFirstSpellingPresent(t *testing.T) {
 	m := map[string]any{"timestamp_occurred": "1517932134000", "priority": json.Number("20"), "flag": true}
 	assert.Equal(t, "1517932134000", String(m, "timestamp_occured", "timestamp_occurred"))
 	assert.Equal(t, "true", String(m, "flag"))
+	assert.Equal(t, "fallback", String(map[string]any{"uuid": "", "id": "fallback"}, "uuid", "id"), "an empty value is no value")
 	n, ok := Int(m, "priority")
 	assert.True(t, ok)
 	assert.EqualValues(t, 20, n)

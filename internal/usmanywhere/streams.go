@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -178,7 +179,7 @@ func fanOut(filters map[string][]string) []filterSet {
 	sort.Strings(keys)
 	sets := []filterSet{{params: url.Values{}, label: url.Values{}}}
 	for _, k := range keys {
-		values := filters[k]
+		values := distinct(filters[k])
 		var next []filterSet
 		for _, set := range sets {
 			for _, v := range values {
@@ -193,6 +194,18 @@ func fanOut(filters map[string][]string) []filterSet {
 		sets = next
 	}
 	return sets
+}
+
+// distinct drops repeated values, keeping the first occurrence: a repeated value would make two
+// streams of one name, polling the same data and sharing (overwriting) one checkpoint.
+func distinct(values []string) []string {
+	out := make([]string, 0, len(values))
+	for _, v := range values {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func clone(v url.Values) url.Values {

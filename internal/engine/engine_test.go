@@ -1,0 +1,635 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+
+	"github.com/securityalerts/securityalerts/internal/apiclient"
+	"github.com/securityalerts/securityalerts/internal/record"
+)
+
+func TestCheckpointAdvancesOnlyAfterSinkAccepted(t *testing.T) {
+	settings := testSettings()
+	settings.Retry.MaxElapsedTime = 30 * time.Millisecond // give up on the refusing sink quickly
+	stream := pages("s", Page{Records: []record.Record{rec("a", t0), rec("b", t0.Add(time.Second))}})
+	sink := &fakeSink{refuse: func([]record.Record) error { return errors.New("queue is full") }}
+	store := newStore()
+	e := New(settings, store, sink, []Stream{stream})
+
+	_, err := poll(e, 0)
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "queue is full")
+	assert.False(t, store.has("s"), "no checkpoint before the sink accepted")
+	assert.True(t, e.Status()[0].Watermark.IsZero())
+	attempts := sink.Attempts()
+	require.Greater(t, len(attempts), 1, "delivery is retried")
+	for _, a := range attempts {
+		assert.Equal(t, []string{"a", "b"}, a, "every attempt hands over the whole page")
+	}
+	assert.Empty(t, sink.Accepted())
+
+	// The next poll walks again from the same (absent) checkpoint and delivers the same records.
+	sink.setRefuse(nil)
+	_, err = poll(e, 0)
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"a", "b"}}, sink.Accepted())
+	assert.True(t, t0.Add(time.Second).Equal(store.stored(t, "s").Watermark))
+	qs := stream.Queries()
+	require.Len(t, qs, 2)
+	assert.WithinDuration(t, time.Now().Add(-testLookback), qs[1].Since, time.Minute, "still the initial lookback")
+}
+
+func TestSinkTransientFailureThenSuccessWithinOneWalk(t *testing.T) {
+	var refusals atomic.Int32
+	stream := pages("s", Page{Records: []record.Record{rec("a", t0)}})
+	sink := &fakeSink{refuse: func([]record.Record) error {
+		if refusals.Add(1) <= 2 {
+			return errors.New("try later")
+		}
+		return nil
+	}}
+	store := newStore()
+	e := New(testSettings(), store, sink, []Stream{stream})
+
+	_, err := poll(e, 0)
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"a"}, {"a"}, {"a"}}, sink.Attempts())
+	assert.Equal(t, [][]string{{"a"}}, sink.Accepted())
+	assert.True(t, t0.Equal(store.stored(t, "s").Watermark))
+}
+
+func TestPermanentSinkErrorDropsRecordsAndAdvances(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"permanent", consumererror.NewPermanent(errors.New("schema violation"))},
+		{"wrapped permanent", fmt.Errorf("exporter: %w", consumererror.NewPermanent(errors.New("schema violation")))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stream := pages("s", Page{Records: []record.Record{rec("a", t0), rec("b", t0.Add(time.Second))}})
+			sink := &fakeSink{refuse: func([]record.Record) error { return tc.err }}
+			store := newStore()
+			e := New(testSettings(), store, sink, []Stream{stream})
+
+			_, err := poll(e, 0)
+			require.NoError(t, err, "a permanent refusal does not fail the walk")
+			assert.Len(t, sink.Attempts(), 1, "a permanent refusal is not retried")
+			assert.Equal(t, 2, sink.droppedCount(DropRejected))
+			cp := store.stored(t, "s")
+			assert.True(t, t0.Add(time.Second).Equal(cp.Watermark), "the checkpoint moves past refused records")
+			assert.Contains(t, cp.Seen, "a")
+		})
+	}
+}
+
+func TestFetchErrorMidWalkKeepsLastAcceptedPage(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"retryable error, retries exhausted", &apiclient.HTTPError{Status: http.StatusServiceUnavailable}},
+		{"permanent error", backoff.Permanent(&apiclient.HTTPError{Status: http.StatusNotFound})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			settings := testSettings()
+			settings.Retry.MaxElapsedTime = 20 * time.Millisecond
+			var page2 atomic.Int32
+			stream := newStream("s", func(_ context.Context, q Query) (Page, error) {
+				if q.PageToken == "" {
+					return Page{Records: []record.Record{rec("a", t0)}, Next: "p2"}, nil
+				}
+				page2.Add(1)
+				return Page{}, tc.err
+			})
+			sink := &fakeSink{}
+			store := newStore()
+			e := New(settings, store, sink, []Stream{stream})
+
+			_, err := poll(e, 0)
+			var he *apiclient.HTTPError
+			require.ErrorAs(t, err, &he)
+			assert.Equal(t, [][]string{{"a"}}, sink.Accepted())
+			cp := store.stored(t, "s")
+			assert.True(t, t0.Equal(cp.Watermark), "checkpoint of page 1")
+			assert.Contains(t, cp.Seen, "a")
+			if apiclient.IsPermanent(tc.err) {
+				assert.EqualValues(t, 1, page2.Load())
+			} else {
+				assert.Greater(t, page2.Load(), int32(1), "retried before giving up")
+			}
+
+			// The next walk starts over from the checkpoint, not from the failed page.
+			before := len(stream.Queries())
+			_, _ = poll(e, 0)
+			restart := stream.Queries()[before]
+			assert.Empty(t, restart.PageToken)
+			assert.True(t, t0.Add(-testOverlap).Equal(restart.Since), "since %v", restart.Since)
+		})
+	}
+}
+
+func TestMalformedPageIsRetriedThenSucceeds(t *testing.T) {
+	var calls atomic.Int32
+	stream := newStream("s", func(context.Context, Query) (Page, error) {
+		if calls.Add(1) <= 2 {
+			return Page{}, &apiclient.MalformedError{URL: "https://h.test/x", Size: 6, Head: "<html>", Reason: errors.New("invalid character")}
+		}
+		return Page{Records: []record.Record{rec("a", t0)}}, nil
+	})
+	sink := &fakeSink{}
+	store := newStore()
+	e := New(testSettings(), store, sink, []Stream{stream})
+
+	_, err := poll(e, 0)
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, calls.Load())
+	assert.Equal(t, [][]string{{"a"}}, sink.Accepted())
+	assert.True(t, t0.Equal(store.stored(t, "s").Watermark))
+}
+
+func TestRecordsWithErrorAreDeliveredThenReported(t *testing.T) {
+	foreign := &apiclient.ForeignOriginError{URL: "https://evil.test/x"}
+	for _, tc := range []struct {
+		name         string
+		page         Page
+		wantAccepted [][]string
+		wantSaved    bool
+	}{
+		{"records and error", Page{Records: []record.Record{rec("a", t0)}, Next: "ignored"}, [][]string{{"a"}}, true},
+		{"error alone", Page{}, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int32
+			stream := newStream("s", func(context.Context, Query) (Page, error) {
+				calls.Add(1)
+				return tc.page, backoff.Permanent(foreign)
+			})
+			sink := &fakeSink{}
+			store := newStore()
+			e := New(testSettings(), store, sink, []Stream{stream})
+
+			_, err := poll(e, 0)
+			require.ErrorIs(t, err, foreign)
+			assert.EqualValues(t, 1, calls.Load(), "neither retried nor continued")
+			assert.Equal(t, tc.wantAccepted, sink.Accepted())
+			assert.Equal(t, tc.wantSaved, store.has("s"))
+			if tc.wantSaved {
+				assert.True(t, t0.Equal(store.stored(t, "s").Watermark))
+			}
+		})
+	}
+}
+
+func TestOverlapReReadsAreDeDuplicated(t *testing.T) {
+	walks := [][]record.Record{
+		{rec("a", t0), rec("b", t0.Add(5*time.Second))},
+		// Re-read of the overlap: a and b again, c at b's very millisecond, d later, e twice.
+		{rec("a", t0), rec("b", t0.Add(5*time.Second)), rec("c", t0.Add(5*time.Second+300*time.Microsecond)), rec("d", t0.Add(6*time.Second)), rec("e", t0.Add(6*time.Second)), rec("e", t0.Add(6*time.Second))},
+		// Nothing new.
+		{rec("b", t0.Add(5*time.Second)), rec("c", t0.Add(5*time.Second)), rec("d", t0.Add(6*time.Second))},
+		// Records without an id cannot be de-duplicated and always go out.
+		{rec("", t0.Add(6*time.Second)), rec("d", t0.Add(6*time.Second))},
+	}
+	var walk atomic.Int32
+	stream := newStream("s", func(context.Context, Query) (Page, error) {
+		return Page{Records: walks[walk.Add(1)-1]}, nil
+	})
+	sink := &fakeSink{}
+	store := newStore()
+	e := New(testSettings(), store, sink, []Stream{stream})
+
+	for range walks {
+		_, err := poll(e, 0)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, [][]string{{"a", "b"}, {"c", "d", "e"}, {""}}, sink.Accepted())
+
+	qs := stream.Queries()
+	assert.True(t, t0.Add(5*time.Second-testOverlap).Equal(qs[1].Since), "second walk re-reads the overlap: %v", qs[1].Since)
+	assert.True(t, t0.Add(6*time.Second-testOverlap).Equal(qs[2].Since))
+	assert.ElementsMatch(t, []string{"a", "b", "c", "d", "e"}, keys(store.stored(t, "s").Seen))
+}
+
+func TestMaxSeenDropsTheOldestIDs(t *testing.T) {
+	settings := testSettings()
+	settings.MaxSeen = 2
+	page := Page{Records: []record.Record{rec("a", t0), rec("b", t0.Add(time.Second)), rec("c", t0.Add(2*time.Second))}}
+	stream := pages("s", page)
+	sink := &fakeSink{}
+	store := newStore()
+	e := New(settings, store, sink, []Stream{stream})
+
+	for range 2 {
+		_, err := poll(e, 0)
+		require.NoError(t, err)
+	}
+	assert.ElementsMatch(t, []string{"b", "c"}, keys(store.stored(t, "s").Seen))
+	// a fell out of the bounded set: it goes out twice (a duplicate, never a loss).
+	assert.Equal(t, [][]string{{"a", "b", "c"}, {"a"}}, sink.Accepted())
+}
+
+func TestCheckpointAdvanced(t *testing.T) {
+	ms := func(d time.Duration) int64 { return t0.Add(d).UnixMilli() }
+	for _, tc := range []struct {
+		name     string
+		before   Checkpoint
+		page     Page
+		maxSeen  int
+		wantWM   time.Time
+		wantCur  string
+		wantSeen map[string]int64
+	}{
+		{
+			name:     "first page",
+			page:     Page{Records: []record.Record{rec("a", t0), rec("b", t0.Add(time.Second))}},
+			wantWM:   t0.Add(time.Second),
+			wantSeen: map[string]int64{"a": ms(0), "b": ms(time.Second)},
+		},
+		{
+			name:     "seen is pruned to the overlap window behind the new watermark",
+			before:   Checkpoint{Watermark: t0, Seen: map[string]int64{"old": ms(-20 * time.Minute), "edge": ms(time.Minute - testOverlap), "recent": ms(-time.Minute)}},
+			page:     Page{Records: []record.Record{rec("x", t0.Add(time.Minute))}},
+			wantWM:   t0.Add(time.Minute),
+			wantSeen: map[string]int64{"edge": ms(time.Minute - testOverlap), "recent": ms(-time.Minute), "x": ms(time.Minute)},
+		},
+		{
+			name:     "a late record older than the window is not remembered",
+			before:   Checkpoint{Watermark: t0},
+			page:     Page{Records: []record.Record{rec("late", t0.Add(-time.Hour)), rec("y", t0)}},
+			wantWM:   t0,
+			wantSeen: map[string]int64{"y": ms(0)},
+		},
+		{
+			name:     "bounded by maxSeen, oldest dropped",
+			page:     Page{Records: []record.Record{rec("c", t0.Add(2*time.Second)), rec("a", t0), rec("d", t0.Add(3*time.Second)), rec("b", t0.Add(time.Second))}},
+			maxSeen:  2,
+			wantWM:   t0.Add(3 * time.Second),
+			wantSeen: map[string]int64{"c": ms(2 * time.Second), "d": ms(3 * time.Second)},
+		},
+		{
+			name:     "a record without time counts at the watermark; one without id is not remembered",
+			before:   Checkpoint{Watermark: t0},
+			page:     Page{Records: []record.Record{rec("timeless", time.Time{}), rec("", t0)}},
+			wantWM:   t0,
+			wantSeen: map[string]int64{"timeless": ms(0)},
+		},
+		{
+			name:     "Through advances an empty window",
+			before:   Checkpoint{Watermark: t0, Seen: map[string]int64{"a": ms(0)}},
+			page:     Page{Through: t0.Add(time.Hour)},
+			wantWM:   t0.Add(time.Hour),
+			wantSeen: map[string]int64{},
+		},
+		{
+			name:   "the watermark never goes back",
+			before: Checkpoint{Watermark: t0},
+			page:   Page{Records: []record.Record{rec("old", t0.Add(-time.Minute))}, Through: t0.Add(-time.Hour)},
+			wantWM: t0, wantSeen: map[string]int64{"old": ms(-time.Minute)},
+		},
+		{
+			name:    "cursor streams keep the cursor and no seen set",
+			before:  Checkpoint{Cursor: "c1", Seen: map[string]int64{"a": ms(0)}},
+			page:    Page{Records: []record.Record{rec("b", t0)}, Cursor: "c2"},
+			wantWM:  t0,
+			wantCur: "c2",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			maxSeen := tc.maxSeen
+			if maxSeen == 0 {
+				maxSeen = 1000
+			}
+			got := tc.before.advanced(tc.page, testOverlap, maxSeen)
+			assert.True(t, tc.wantWM.Equal(got.Watermark), "watermark %v, want %v", got.Watermark, tc.wantWM)
+			assert.Equal(t, tc.wantCur, got.Cursor)
+			if tc.wantSeen == nil {
+				assert.Empty(t, got.Seen)
+			} else {
+				assert.Equal(t, tc.wantSeen, got.Seen)
+			}
+		})
+	}
+}
+
+func TestCursorStreamStoresCursorAndNoSeen(t *testing.T) {
+	stream := newStream("s", func(_ context.Context, q Query) (Page, error) {
+		switch {
+		case q.Cursor == "" && q.PageToken == "":
+			return Page{Records: []record.Record{rec("a", t0)}, Cursor: "c1", Next: "p2"}, nil
+		case q.Cursor == "" && q.PageToken == "p2":
+			return Page{Records: []record.Record{rec("b", t0.Add(time.Second))}, Cursor: "c2"}, nil
+		case q.Cursor == "c2":
+			return Page{Records: []record.Record{rec("c", t0.Add(2*time.Second))}, Cursor: "c3"}, nil
+		}
+		return Page{}, backoff.Permanent(fmt.Errorf("unexpected query %+v", q))
+	})
+	sink := &fakeSink{}
+	store := newStore()
+	e := New(testSettings(), store, sink, []Stream{stream})
+
+	_, err := poll(e, 0)
+	require.NoError(t, err)
+	cp := store.stored(t, "s")
+	assert.Equal(t, "c2", cp.Cursor)
+	assert.Empty(t, cp.Seen)
+
+	_, err = poll(e, 0)
+	require.NoError(t, err)
+	assert.Equal(t, "c3", store.stored(t, "s").Cursor)
+	assert.Equal(t, [][]string{{"a"}, {"b"}, {"c"}}, sink.Accepted())
+}
+
+func TestFirstPollUsesInitialLookbackAndResumeUsesStoredCheckpoint(t *testing.T) {
+	newEngine := func(store Store, stream *fakeStream, sink Sink) *Engine {
+		return New(testSettings(), store, sink, []Stream{stream})
+	}
+	page := Page{Records: []record.Record{rec("a", t0), rec("b", t0.Add(time.Second))}}
+	store := newStore()
+
+	// First run: nothing stored, the walk starts at now − initial lookback.
+	first := pages("s", page)
+	sink1 := &fakeSink{}
+	e1 := newEngine(store, first, sink1)
+	before := time.Now()
+	e1.Start()
+	eventually(t, func() bool { return store.has("s") }, "first run never saved a checkpoint")
+	e1.Shutdown()
+	require.NotEmpty(t, first.Queries())
+	since := first.Queries()[0].Since
+	assert.False(t, since.Before(before.Add(-testLookback)), "since %v", since)
+	assert.False(t, since.After(time.Now().Add(-testLookback)), "since %v", since)
+
+	// Second run (a restart): same store, new engine. It resumes at watermark − overlap and
+	// remembers what the first run delivered.
+	second := pages("s", Page{Records: append(page.Records, rec("c", t0.Add(2*time.Second)))})
+	sink2 := &fakeSink{notify: make(chan struct{}, 1)}
+	e2 := newEngine(store, second, sink2)
+	e2.Start()
+	select {
+	case <-sink2.notify:
+	case <-time.After(2 * time.Second):
+		t.Fatal("second run delivered nothing")
+	}
+	e2.Shutdown()
+	require.NotEmpty(t, second.Queries())
+	assert.True(t, t0.Add(time.Second-testOverlap).Equal(second.Queries()[0].Since), "since %v", second.Queries()[0].Since)
+	assert.Equal(t, [][]string{{"a", "b"}}, sink1.Accepted())
+	assert.Equal(t, [][]string{{"c"}}, sink2.Accepted())
+}
+
+func TestBacklogStartsTheNextWalkAtOnce(t *testing.T) {
+	var walks atomic.Int32
+	stream := newStream("s", func(context.Context, Query) (Page, error) {
+		n := walks.Add(1)
+		return Page{Records: []record.Record{rec(fmt.Sprint(n), t0.Add(time.Duration(n)*time.Second))}, Backlog: n == 1}, nil
+	})
+	settings := testSettings() // PollInterval is an hour: only Backlog explains a second walk
+	e := New(settings, newStore(), &fakeSink{}, []Stream{stream})
+	e.Start()
+	defer e.Shutdown()
+
+	eventually(t, func() bool { return walks.Load() == 2 }, "no second walk after a backlog")
+	time.Sleep(50 * time.Millisecond)
+	assert.EqualValues(t, 2, walks.Load(), "without backlog the stream waits for the poll interval")
+}
+
+func TestFailedPollWaitsForThePollInterval(t *testing.T) {
+	var walks atomic.Int32
+	stream := newStream("s", func(context.Context, Query) (Page, error) {
+		walks.Add(1)
+		return Page{}, backoff.Permanent(errors.New("forbidden"))
+	})
+	settings := testSettings()
+	settings.PollInterval = 30 * time.Millisecond
+	e := New(settings, newStore(), &fakeSink{}, []Stream{stream})
+	e.Start()
+	eventually(t, func() bool { return walks.Load() >= 2 }, "the stream is polled again after a failure")
+	e.Shutdown()
+}
+
+func TestShutdownReturnsPromptly(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fetch func(ctx context.Context) (Page, error)
+		retry func(*Settings)
+	}{
+		{
+			name: "fetch blocks on its context",
+			fetch: func(ctx context.Context) (Page, error) {
+				<-ctx.Done()
+				return Page{}, ctx.Err()
+			},
+		},
+		{
+			name: "retry waits out a long Retry-After",
+			fetch: func(context.Context) (Page, error) {
+				return Page{}, &apiclient.HTTPError{Status: http.StatusTooManyRequests, RetryAfter: time.Minute}
+			},
+			retry: func(s *Settings) { s.Retry.MaxElapsedTime = time.Hour },
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			started := make(chan struct{}, 1)
+			stream := newStream("s", func(ctx context.Context, _ Query) (Page, error) {
+				select {
+				case started <- struct{}{}:
+				default:
+				}
+				return tc.fetch(ctx)
+			})
+			settings := testSettings()
+			if tc.retry != nil {
+				tc.retry(&settings)
+			}
+			store := newStore()
+			e := New(settings, store, &fakeSink{}, []Stream{stream})
+			e.Start()
+			select {
+			case <-started:
+			case <-time.After(2 * time.Second):
+				t.Fatal("fetch never started")
+			}
+			time.Sleep(10 * time.Millisecond) // let it block
+
+			done := make(chan struct{})
+			go func() { e.Shutdown(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(time.Second):
+				t.Fatal("Shutdown did not return")
+			}
+			assert.False(t, store.has("s"), "an abandoned page does not advance the checkpoint")
+		})
+	}
+}
+
+func TestShutdownWithoutStart(t *testing.T) {
+	e := New(testSettings(), newStore(), &fakeSink{}, []Stream{pages("s", Page{})})
+	e.Shutdown()
+}
+
+func TestStatusReportsWatermarks(t *testing.T) {
+	store := newStore()
+	require.NoError(t, store.Save(context.Background(), "resumed", &Checkpoint{Watermark: t0.Add(-time.Hour)}))
+	streams := []Stream{
+		pages("fresh", Page{Records: []record.Record{rec("a", t0)}}),
+		pages("resumed", Page{}),
+		pages("idle", Page{}),
+	}
+	e := New(testSettings(), store, &fakeSink{}, streams)
+
+	for _, st := range e.Status() {
+		assert.True(t, st.Watermark.IsZero(), "%s before its first poll", st.Stream.Name())
+	}
+	for i := range 3 {
+		_, err := poll(e, i)
+		require.NoError(t, err)
+	}
+	status := e.Status()
+	require.Len(t, status, 3)
+	for i, want := range []time.Time{t0, t0.Add(-time.Hour), {}} {
+		assert.Same(t, streams[i], status[i].Stream)
+		assert.True(t, want.Equal(status[i].Watermark), "%s: %v", streams[i].Name(), status[i].Watermark)
+	}
+}
+
+func TestMalformedItemsAreCountedAsDropped(t *testing.T) {
+	stream := pages("s",
+		Page{Records: []record.Record{rec("a", t0)}, Malformed: 3, Next: "p2"},
+		Page{Malformed: 2},
+	)
+	sink := &fakeSink{}
+	store := newStore()
+	e := New(testSettings(), store, sink, []Stream{stream})
+
+	_, err := poll(e, 0)
+	require.NoError(t, err)
+	assert.Equal(t, 5, sink.droppedCount(DropMalformed))
+	assert.Zero(t, sink.droppedCount(DropRejected))
+	assert.Equal(t, [][]string{{"a"}}, sink.Accepted(), "an all-malformed page delivers nothing")
+	assert.True(t, t0.Equal(store.stored(t, "s").Watermark))
+}
+
+func TestCheckpointSaveFailureRedeliversRatherThanLoses(t *testing.T) {
+	stream := pages("s", Page{Records: []record.Record{rec("a", t0)}})
+	sink := &fakeSink{}
+	store := newStore()
+	store.setSaveErr(errors.New("disk full"))
+	e := New(testSettings(), store, sink, []Stream{stream})
+
+	_, err := poll(e, 0)
+	require.ErrorContains(t, err, "disk full")
+	assert.True(t, e.Status()[0].Watermark.IsZero(), "the checkpoint in memory is not advanced either")
+
+	store.setSaveErr(nil)
+	_, err = poll(e, 0)
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"a"}, {"a"}}, sink.Accepted())
+	assert.True(t, t0.Equal(store.stored(t, "s").Watermark))
+}
+
+func TestCheckpointLoadFailure(t *testing.T) {
+	stream := pages("s", Page{Records: []record.Record{rec("a", t0)}})
+	store := newStore()
+	store.loadErr = errors.New("storage offline")
+	e := New(testSettings(), store, &fakeSink{}, []Stream{stream})
+
+	_, err := poll(e, 0)
+	require.ErrorContains(t, err, "storage offline")
+	assert.Empty(t, stream.Queries(), "no walk without a checkpoint")
+}
+
+func TestRetryHonoursRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		retryAfter time.Duration
+		maxElapsed time.Duration
+		wantCalls  int32
+		minGap     time.Duration
+	}{
+		{"waits Retry-After instead of the 1 ms backoff", 80 * time.Millisecond, 2 * time.Second, 2, 80 * time.Millisecond},
+		{"gives up when Retry-After exceeds the retry budget", time.Minute, 2 * time.Second, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int32
+			var first time.Time
+			var gap time.Duration
+			stream := newStream("s", func(context.Context, Query) (Page, error) {
+				if calls.Add(1) == 1 {
+					first = time.Now()
+					return Page{}, &apiclient.HTTPError{Status: http.StatusTooManyRequests, RetryAfter: tc.retryAfter}
+				}
+				gap = time.Since(first)
+				return Page{Records: []record.Record{rec("a", t0)}}, nil
+			})
+			settings := testSettings()
+			settings.Retry.MaxElapsedTime = tc.maxElapsed
+			e := New(settings, newStore(), &fakeSink{}, []Stream{stream})
+
+			start := time.Now()
+			_, err := poll(e, 0)
+			assert.Equal(t, tc.wantCalls, calls.Load())
+			if tc.wantCalls == 1 {
+				var he *apiclient.HTTPError
+				require.ErrorAs(t, err, &he)
+				assert.Less(t, time.Since(start), time.Second, "did not wait a Retry-After it could not afford")
+				return
+			}
+			require.NoError(t, err)
+			assert.GreaterOrEqual(t, gap, tc.minGap)
+		})
+	}
+}
+
+func TestRetryDisabledMakesOneAttempt(t *testing.T) {
+	var calls atomic.Int32
+	stream := newStream("s", func(context.Context, Query) (Page, error) {
+		calls.Add(1)
+		return Page{}, &apiclient.HTTPError{Status: http.StatusServiceUnavailable}
+	})
+	settings := testSettings()
+	settings.Retry.Enabled = false
+	e := New(settings, newStore(), &fakeSink{}, []Stream{stream})
+
+	_, err := poll(e, 0)
+	require.Error(t, err)
+	assert.EqualValues(t, 1, calls.Load())
+}
+
+func TestMemoryStore(t *testing.T) {
+	ctx := context.Background()
+	m := NewMemoryStore()
+	cp, err := m.Load(ctx, "s")
+	require.NoError(t, err)
+	assert.Nil(t, cp)
+
+	want := &Checkpoint{Watermark: t0, Cursor: "c", Seen: map[string]int64{"a": 1}}
+	require.NoError(t, m.Save(ctx, "s", want))
+	want.Cursor = "changed after save"
+	got, err := m.Load(ctx, "s")
+	require.NoError(t, err)
+	assert.Equal(t, "c", got.Cursor, "the store keeps a copy")
+	assert.True(t, t0.Equal(got.Watermark))
+	cp, err = m.Load(ctx, "other")
+	require.NoError(t, err)
+	assert.Nil(t, cp)
+}
+
+func keys(m map[string]int64) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
