@@ -269,56 +269,51 @@ func TestMetricsCountRecordsAndRisk(t *testing.T) {
 	assert.Equal(t, map[string]int64{"low": 1, "medium": 0, "high": 1}, openAlerts(metrics))
 }
 
+// sumValue is the newest value of a cumulative sum's data points that carry attrs.
+func sumValue(sink *consumertest.MetricsSink, name string, attrs map[string]string) float64 {
+	total := 0.0
+	latestMetric(sink, name, func(m pmetric.Metric) {
+		dps := m.Sum().DataPoints()
+		for d := 0; d < dps.Len(); d++ {
+			if hasAttrs(dps.At(d), attrs) {
+				total += dps.At(d).DoubleValue() + float64(dps.At(d).IntValue())
+			}
+		}
+	})
+	return total
+}
+
 // openAlerts is the newest securityalerts.alerts.open gauge by severity.
 func openAlerts(sink *consumertest.MetricsSink) map[string]int64 {
 	out := map[string]int64{}
-	all := sink.AllMetrics()
-	latest := all[len(all)-1]
-	rms := latest.ResourceMetrics()
-	for i := 0; i < rms.Len(); i++ {
-		sms := rms.At(i).ScopeMetrics()
-		for j := 0; j < sms.Len(); j++ {
-			ms := sms.At(j).Metrics()
-			for k := 0; k < ms.Len(); k++ {
-				if m := ms.At(k); m.Name() == "securityalerts.alerts.open" {
-					for d := 0; d < m.Gauge().DataPoints().Len(); d++ {
-						dp := m.Gauge().DataPoints().At(d)
-						severity, _ := dp.Attributes().Get("severity")
-						out[severity.Str()] = dp.IntValue()
-					}
-				}
-			}
+	latestMetric(sink, "securityalerts.alerts.open", func(m pmetric.Metric) {
+		for d := 0; d < m.Gauge().DataPoints().Len(); d++ {
+			dp := m.Gauge().DataPoints().At(d)
+			severity, _ := dp.Attributes().Get("severity")
+			out[severity.Str()] = dp.IntValue()
 		}
-	}
+	})
 	return out
 }
 
-// sumValue is the newest value of a cumulative sum's data points that carry attrs.
-func sumValue(sink *consumertest.MetricsSink, name string, attrs map[string]string) float64 {
+// latestMetric calls fn for every metric called name in the newest emission.
+func latestMetric(sink *consumertest.MetricsSink, name string, fn func(pmetric.Metric)) {
 	all := sink.AllMetrics()
 	if len(all) == 0 {
-		return 0
+		return
 	}
-	latest := all[len(all)-1]
-	total := 0.0
-	rms := latest.ResourceMetrics()
+	rms := all[len(all)-1].ResourceMetrics()
 	for i := 0; i < rms.Len(); i++ {
 		sms := rms.At(i).ScopeMetrics()
 		for j := 0; j < sms.Len(); j++ {
 			ms := sms.At(j).Metrics()
 			for k := 0; k < ms.Len(); k++ {
-				if m := ms.At(k); m.Name() == name && m.Type() == pmetric.MetricTypeSum {
-					dps := m.Sum().DataPoints()
-					for d := 0; d < dps.Len(); d++ {
-						if hasAttrs(dps.At(d), attrs) {
-							total += dps.At(d).DoubleValue() + float64(dps.At(d).IntValue())
-						}
-					}
+				if ms.At(k).Name() == name {
+					fn(ms.At(k))
 				}
 			}
 		}
 	}
-	return total
 }
 
 func hasAttrs(dp pmetric.NumberDataPoint, attrs map[string]string) bool {
