@@ -1,0 +1,66 @@
+package simulator
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// registerControl adds the /_sim endpoints, through which a test or a person drives a running
+// simulator (e.g. the CLI's) the way the Go API drives an embedded one.
+func registerControl(mux *http.ServeMux, s *Simulator) {
+	mux.HandleFunc("GET /_sim/healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /_sim/ids", func(w http.ResponseWriter, r *http.Request) {
+		source, kind := r.URL.Query().Get("source"), r.URL.Query().Get("kind")
+		if s.store(source, kind) == nil {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no stream with source=" + source + " and kind=" + kind})
+			return
+		}
+		writeJSON(w, http.StatusOK, s.IDs(source, kind))
+	})
+	mux.HandleFunc("GET /_sim/stats", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.Stats())
+	})
+	mux.HandleFunc("GET /_sim/faults", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.Faults())
+	})
+	// POST replaces all faults: a field left out is switched off.
+	mux.HandleFunc("POST /_sim/faults", func(w http.ResponseWriter, r *http.Request) {
+		var f Faults
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&f); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		if err := f.Validate(); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		s.SetFaults(f)
+		writeJSON(w, http.StatusOK, f)
+	})
+	mux.HandleFunc("POST /_sim/revoke", func(w http.ResponseWriter, r *http.Request) {
+		s.RevokeTokens()
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	writeJSONAs(w, "application/json", status, v)
+}
+
+func writeJSONAs(w http.ResponseWriter, contentType string, status int, v any) {
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false) // links keep their & as the real APIs send them
+	if err := enc.Encode(v); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(body.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(body.Bytes())
+}

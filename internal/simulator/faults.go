@@ -1,0 +1,204 @@
+package simulator
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Faults are the misbehaviours switched on for the record-serving endpoints; token endpoints and
+// /_sim/* never misbehave. The zero value switches all of them off.
+type Faults struct {
+	// Rate429 is the probability of answering 429 with "Retry-After: RetryAfterSeconds" (0 is
+	// sent as 0: retry at once).
+	Rate429           float64
+	RetryAfterSeconds int
+	// Rate500 is the probability of answering 500.
+	Rate500 float64
+	// TruncateBody is the probability of sending a 200 whose JSON body is cut in half.
+	TruncateBody float64
+	// ForeignNextHost, e.g. "127.0.0.2:9", is put in next-page links instead of our host.
+	ForeignNextHost string
+	// Delay is added before every response.
+	Delay time.Duration
+	// RevokeEvery revokes all tokens periodically.
+	RevokeEvery time.Duration
+}
+
+// Validate refuses probabilities outside [0, 1] and negative durations.
+func (f Faults) Validate() error {
+	for _, p := range []struct {
+		name  string
+		value float64
+	}{{"rate_429", f.Rate429}, {"rate_500", f.Rate500}, {"truncate_body", f.TruncateBody}} {
+		if p.value < 0 || p.value > 1 {
+			return fmt.Errorf("%s: probability %v is outside [0, 1]", p.name, p.value)
+		}
+	}
+	if f.Rate429+f.Rate500 > 1 {
+		return errors.New("rate_429 + rate_500 exceed 1")
+	}
+	if f.RetryAfterSeconds < 0 || f.Delay < 0 || f.RevokeEvery < 0 {
+		return errors.New("retry_after_seconds, delay and revoke_every must not be negative")
+	}
+	return nil
+}
+
+// faultsJSON is the wire form of Faults: durations as Go duration strings ("250ms").
+type faultsJSON struct {
+	Rate429           float64 `json:"rate_429"`
+	RetryAfterSeconds int     `json:"retry_after_seconds"`
+	Rate500           float64 `json:"rate_500"`
+	TruncateBody      float64 `json:"truncate_body"`
+	ForeignNextHost   string  `json:"foreign_next_host"`
+	Delay             string  `json:"delay"`
+	RevokeEvery       string  `json:"revoke_every"`
+}
+
+// MarshalJSON writes snake_case fields and durations such as "250ms".
+func (f Faults) MarshalJSON() ([]byte, error) {
+	return json.Marshal(faultsJSON{
+		Rate429: f.Rate429, RetryAfterSeconds: f.RetryAfterSeconds, Rate500: f.Rate500,
+		TruncateBody: f.TruncateBody, ForeignNextHost: f.ForeignNextHost,
+		Delay: f.Delay.String(), RevokeEvery: f.RevokeEvery.String(),
+	})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes; absent fields are off.
+func (f *Faults) UnmarshalJSON(data []byte) error {
+	var w faultsJSON
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields() // a misspelt fault must not pass as "off"
+	if err := dec.Decode(&w); err != nil {
+		return err
+	}
+	delay, err := parseDuration("delay", w.Delay)
+	if err != nil {
+		return err
+	}
+	revokeEvery, err := parseDuration("revoke_every", w.RevokeEvery)
+	if err != nil {
+		return err
+	}
+	*f = Faults{
+		Rate429: w.Rate429, RetryAfterSeconds: w.RetryAfterSeconds, Rate500: w.Rate500,
+		TruncateBody: w.TruncateBody, ForeignNextHost: w.ForeignNextHost,
+		Delay: delay, RevokeEvery: revokeEvery,
+	}
+	return nil
+}
+
+func parseDuration(name, s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	return d, nil
+}
+
+type faultKind int
+
+const (
+	noFault faultKind = iota
+	fault429
+	fault500
+	faultTruncate
+)
+
+// faultInjector holds the faults in force and the seeded dice that decide which request gets one.
+type faultInjector struct {
+	// changed is signalled (without blocking) on every set, for the RevokeEvery schedule.
+	changed chan struct{}
+
+	mu     sync.Mutex
+	faults Faults
+	rng    *rand.Rand
+}
+
+func newFaultInjector(seed uint64) *faultInjector {
+	// A stream of its own: fault decisions must not shift the records a seed generates.
+	return &faultInjector{changed: make(chan struct{}, 1), rng: rand.New(rand.NewPCG(seed, 0xfa017))}
+}
+
+func (fi *faultInjector) set(f Faults) {
+	fi.mu.Lock()
+	fi.faults = f
+	fi.mu.Unlock()
+	select {
+	case fi.changed <- struct{}{}:
+	default: // a notice is already pending; the reader will see the latest faults
+	}
+}
+
+func (fi *faultInjector) get() Faults {
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	return fi.faults
+}
+
+// pick decides which of f's per-request faults, if any, hits this request. 429 and 500 share one
+// roll so that their rates are exactly what was asked.
+func (fi *faultInjector) pick(f Faults) faultKind {
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	roll, cut := fi.rng.Float64(), fi.rng.Float64()
+	switch {
+	case roll < f.Rate429:
+		return fault429
+	case roll < f.Rate429+f.Rate500:
+		return fault500
+	case cut < f.TruncateBody:
+		return faultTruncate
+	}
+	return noFault
+}
+
+// bufferedResponse holds a response back, so that it can be sent cut short.
+type bufferedResponse struct {
+	header      http.Header
+	status      int
+	wroteHeader bool
+	body        bytes.Buffer
+}
+
+func buffer(next http.HandlerFunc, r *http.Request) *bufferedResponse {
+	b := &bufferedResponse{header: make(http.Header), status: http.StatusOK}
+	next(b, r)
+	return b
+}
+
+// truncate keeps the first half of the body, with a matching Content-Length: a well-formed HTTP
+// response carrying broken JSON, as when a proxy cuts an upstream response short.
+func (b *bufferedResponse) truncate() {
+	b.body.Truncate(b.body.Len() / 2)
+	b.header.Set("Content-Length", strconv.Itoa(b.body.Len()))
+}
+
+func (b *bufferedResponse) send(w http.ResponseWriter) {
+	maps.Copy(w.Header(), b.header)
+	w.WriteHeader(b.status)
+	_, _ = w.Write(b.body.Bytes())
+}
+
+func (b *bufferedResponse) Header() http.Header { return b.header }
+
+func (b *bufferedResponse) WriteHeader(status int) {
+	if !b.wroteHeader {
+		b.status, b.wroteHeader = status, true
+	}
+}
+
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	b.wroteHeader = true
+	return b.body.Write(p)
+}

@@ -1,0 +1,125 @@
+package simulator
+
+import (
+	"crypto/subtle"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// A vendor is one simulated API. Each vendor lives in its own file and adds itself to vendors
+// from init, so that a new vendor touches nothing else.
+type vendor struct {
+	// source is the vendor's source key, e.g. "usm_anywhere"; streams are keyed by it and kind.
+	source string
+	// streams generate the vendor's records, by kind ("alarm", "event", ...).
+	streams map[string]generator
+	// rateLimit is the documented GET requests per second per API client, applied unless
+	// Options.RateLimit overrides it.
+	rateLimit float64
+	// writeError answers in the vendor's error format; the core uses it for the 429s and 500s
+	// it sends on the vendor's behalf.
+	writeError func(w http.ResponseWriter, r *http.Request, status int, message string)
+	// routes registers the vendor's endpoints on mux. Record-serving handlers must be wrapped in
+	// data, which applies delays, rate limits and faults; token endpoints must not be.
+	routes func(s *Simulator, mux *http.ServeMux, data func(http.HandlerFunc) http.Handler)
+}
+
+var vendors []vendor
+
+func registerVendor(v vendor) { vendors = append(vendors, v) }
+
+// dataMiddleware returns what routes wraps the vendor's record-serving handlers in: the injected
+// delay, the per-client rate limit, then the injected 429s, 500s and truncated bodies.
+func (s *Simulator) dataMiddleware(v vendor) func(http.HandlerFunc) http.Handler {
+	perSecond := v.rateLimit
+	if s.opts.RateLimit != 0 {
+		perSecond = s.opts.RateLimit
+	}
+	limits := newClientLimiter(perSecond)
+	return func(next http.HandlerFunc) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			f := s.faults.get()
+			if f.Delay > 0 {
+				s.stats.addFault("delay")
+				select {
+				case <-time.After(f.Delay):
+				case <-r.Context().Done():
+					return // the client is gone
+				case <-s.done:
+					v.writeError(w, r, http.StatusServiceUnavailable, "Shutting down")
+					return
+				}
+			}
+			if wait, ok := limits.allow(s.clientKey(r)); !ok {
+				s.stats.addRateLimited()
+				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+				v.writeError(w, r, http.StatusTooManyRequests, "Rate limit exceeded")
+				return
+			}
+			switch s.faults.pick(f) {
+			case fault429:
+				s.stats.addFault("rate_429")
+				w.Header().Set("Retry-After", strconv.Itoa(max(f.RetryAfterSeconds, 0)))
+				v.writeError(w, r, http.StatusTooManyRequests, "Rate limit exceeded")
+			case fault500:
+				s.stats.addFault("rate_500")
+				v.writeError(w, r, http.StatusInternalServerError, "Internal Server Error")
+			case faultTruncate:
+				resp := buffer(next, r)
+				if resp.status == http.StatusOK {
+					s.stats.addFault("truncate_body")
+					resp.truncate()
+				}
+				resp.send(w)
+			default:
+				next(w, r)
+			}
+		})
+	}
+}
+
+// validClient reports whether id and secret are the configured credentials.
+func (s *Simulator) validClient(id, secret string) bool {
+	idOK := subtle.ConstantTimeCompare([]byte(id), []byte(s.opts.ClientID))
+	secretOK := subtle.ConstantTimeCompare([]byte(secret), []byte(s.opts.ClientSecret))
+	return idOK&secretOK == 1
+}
+
+// authorize returns the client a request's bearer token was issued to, or why it is refused.
+func (s *Simulator) authorize(r *http.Request) (clientID string, err error) {
+	token, ok := bearerToken(r)
+	if !ok {
+		return "", errNoToken
+	}
+	return s.tokens.check(token)
+}
+
+// clientKey names who a request counts against for rate limiting: the API client its token was
+// issued to, as vendors count per client, or else its address.
+func (s *Simulator) clientKey(r *http.Request) string {
+	if id, err := s.authorize(r); err == nil {
+		return "client:" + id
+	}
+	host := r.RemoteAddr
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		host = h
+	}
+	return "addr:" + host
+}
+
+// nextHost is the host a next-page link points to: ours, unless the ForeignNextHost fault is on.
+func (s *Simulator) nextHost(r *http.Request) string {
+	if foreign := s.faults.get().ForeignNextHost; foreign != "" {
+		s.stats.addFault("foreign_next_host")
+		return foreign
+	}
+	return r.Host
+}
+
+// store returns the records of one of the vendor's streams.
+func (s *Simulator) store(source, kind string) *store {
+	return s.stores[streamKey{source, kind}]
+}
