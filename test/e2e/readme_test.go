@@ -1,0 +1,53 @@
+//go:build integration
+
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+var yamlBlock = regexp.MustCompile("(?s)```yaml\n(.*?)```")
+
+// TestDocumentedConfigsValidate runs the built collector's own `validate` command on every complete
+// configuration the README shows and on the one `make run` uses, so the docs cannot drift from the
+// code: a renamed key or a tightened check fails here.
+func TestDocumentedConfigsValidate(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	require.NoError(t, err)
+
+	configs := map[string]string{"testdata/run-config.yaml": filepath.Join(root, "testdata", "run-config.yaml")}
+	for i, m := range yamlBlock.FindAllStringSubmatch(string(readme), -1) {
+		if !regexp.MustCompile(`(?m)^service:`).MatchString(m[1]) {
+			continue // a fragment, not a whole collector configuration
+		}
+		path := filepath.Join(t.TempDir(), "readme.yaml")
+		require.NoError(t, os.WriteFile(path, []byte(m[1]), 0o600))
+		configs["README.md yaml block "+strconv.Itoa(i+1)] = path
+	}
+	require.Greater(t, len(configs), 1, "README.md shows no complete configuration")
+
+	for name, path := range configs {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(collectorBinary(t), "validate", "--config", path)
+			cmd.Env = append(os.Environ(),
+				"SIM_ENDPOINT=http://127.0.0.1:18080",
+				"USM_ANYWHERE_CLIENT_SECRET=secret",
+				"USM_CENTRAL_CLIENT_SECRET=secret",
+				"CISCO_GTA_CLIENT_SECRET=secret",
+				"TREND_CAS_TOKEN=token",
+			)
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "%s does not validate:\n%s", name, out)
+		})
+	}
+}
