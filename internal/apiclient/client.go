@@ -13,12 +13,16 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // DefaultMaxBodyBytes bounds a response body; a page of 1000 large alarms stays well below it.
 const DefaultMaxBodyBytes = 64 << 20
+
+// Limiter paces requests; *rate.Limiter is one. A source with several limits (per minute and per
+// day) passes one that waits on all of them.
+type Limiter interface {
+	Wait(ctx context.Context) error
+}
 
 // Credentials yields the value of the Authorization header. Invalidate tells it that the value
 // was refused (HTTP 401), so that the next call fetches a fresh one.
@@ -36,7 +40,7 @@ type Options struct {
 	// Credentials may be nil when the HTTP client itself authenticates (static headers, auth extension).
 	Credentials Credentials
 	// Limiter is shared by every stream of one source, as the vendors' limits are per API client.
-	Limiter *rate.Limiter
+	Limiter Limiter
 	// MaxBodyBytes caps a response body; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// Observe is told the outcome of every request (status 0: no response) for self-telemetry.
@@ -48,7 +52,7 @@ type Client struct {
 	base    *url.URL
 	http    *http.Client
 	creds   Credentials
-	limiter *rate.Limiter
+	limiter Limiter
 	maxBody int64
 	observe func(int, time.Duration)
 }

@@ -1,6 +1,7 @@
 package securityalertsreceiver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -10,12 +11,10 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/config/confighttp"
-	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 
-	"github.com/securityalerts/securityalerts/internal/usmanywhere"
+	"github.com/securityalerts/securityalerts/internal/engine"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadata"
 )
 
@@ -36,7 +35,11 @@ type Config struct {
 	// RetryOnFailure governs retries of failed API requests and refused deliveries.
 	RetryOnFailure configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 
+	// The sources: any subset of the four blocks. Each is in its source_<name>.go file.
 	USMAnywhere configoptional.Optional[USMAnywhereConfig] `mapstructure:"usm_anywhere"`
+	USMCentral  configoptional.Optional[USMCentralConfig]  `mapstructure:"usm_central"`
+	CiscoGTA    configoptional.Optional[CiscoGTAConfig]    `mapstructure:"cisco_gta"`
+	TrendCAS    configoptional.Optional[TrendCASConfig]    `mapstructure:"trend_cas"`
 
 	metadata.MetricsBuilderConfig `mapstructure:",squash"`
 }
@@ -48,34 +51,16 @@ type StreamConfig struct {
 	Filters map[string]any `mapstructure:"filters"`
 }
 
-// USMAnywhereConfig is the usm_anywhere block.
-type USMAnywhereConfig struct {
-	confighttp.ClientConfig `mapstructure:",squash"`
-	ClientID                string              `mapstructure:"client_id"`
-	ClientSecret            configopaque.String `mapstructure:"client_secret"`
-	Alarms                  StreamConfig        `mapstructure:"alarms"`
-	Events                  StreamConfig        `mapstructure:"events"`
-	PageSize                int                 `mapstructure:"page_size"`
-	RequestsPerSecond       float64             `mapstructure:"requests_per_second"`
-}
-
-const (
-	usmMaxPageSize          = 1000
-	usmMaxRequestsPerSecond = 100 // the documented per-client GET limit
-)
-
 var (
-	errNoSource          = errors.New("no source configured: add at least one of usm_anywhere")
-	errPollInterval      = errors.New("must be at least 1s")
-	errPositive          = errors.New("must be greater than zero")
-	errNegative          = errors.New("must not be negative")
-	errMissing           = errors.New("must be set")
-	errEndpoint          = errors.New("must be an absolute http:// or https:// URL")
-	errNoStreamEnabled   = errors.New("enables no stream: set alarms.enabled or events.enabled")
-	errReservedFilter    = errors.New("is set by the receiver and cannot be a filter")
-	errFilterValue       = errors.New("must be a string, number, boolean or a list of them")
-	errPageSizeRange     = fmt.Errorf("must be between 1 and %d", usmMaxPageSize)
-	errRequestsRateRange = fmt.Errorf("must be greater than 0 and at most %d (the API's limit)", usmMaxRequestsPerSecond)
+	errNoSource        = errors.New("no source configured: add at least one of usm_anywhere, usm_central, cisco_gta, trend_cas")
+	errPollInterval    = errors.New("must be at least 1s")
+	errPositive        = errors.New("must be greater than zero")
+	errNegative        = errors.New("must not be negative")
+	errMissing         = errors.New("must be set")
+	errEndpoint        = errors.New("must be an absolute http:// or https:// URL")
+	errNoStreamEnabled = errors.New("enables no stream: set alarms.enabled or events.enabled")
+	errReservedFilter  = errors.New("is set by the receiver and cannot be a filter")
+	errFilterValue     = errors.New("must be a string, number, boolean or a list of them")
 )
 
 func keyErr(key string, err error) error { return fmt.Errorf("%s: %w", key, err) }
@@ -95,37 +80,55 @@ func (c *Config) Validate() error {
 	if c.MaxSeenIDs <= 0 {
 		errs = append(errs, keyErr("max_seen_ids", errPositive))
 	}
-	if !c.USMAnywhere.HasValue() {
+	sources := c.sources()
+	if len(sources) == 0 {
 		errs = append(errs, errNoSource)
-	} else {
-		errs = append(errs, c.USMAnywhere.Get().validate("usm_anywhere"))
+	}
+	for _, s := range sources {
+		errs = append(errs, s.validate(s.key))
 	}
 	return errors.Join(errs...)
 }
 
-func (u *USMAnywhereConfig) validate(key string) error {
-	var errs []error
-	errs = append(errs, validateEndpoint(key+".endpoint", u.Endpoint))
-	if u.ClientID == "" {
-		errs = append(errs, keyErr(key+".client_id", errMissing))
+// source is one configured source block.
+type source interface {
+	// validate checks the block; key prefixes every error ("usm_anywhere.page_size: …").
+	validate(key string) error
+	// streams builds the source's clients and streams, registering its gauges with r. No network.
+	streams(ctx context.Context, r *securityReceiver, host component.Host) ([]engine.Stream, error)
+}
+
+type configuredSource struct {
+	source
+	key string
+}
+
+// sources lists the blocks present in the configuration, in a fixed order.
+func (c *Config) sources() []configuredSource {
+	var out []configuredSource
+	if c.USMAnywhere.HasValue() {
+		out = append(out, configuredSource{c.USMAnywhere.Get(), "usm_anywhere"})
 	}
-	if u.ClientSecret == "" {
-		errs = append(errs, keyErr(key+".client_secret", errMissing))
+	if c.USMCentral.HasValue() {
+		out = append(out, configuredSource{c.USMCentral.Get(), "usm_central"})
 	}
-	if u.PageSize < 1 || u.PageSize > usmMaxPageSize {
-		errs = append(errs, keyErr(key+".page_size", errPageSizeRange))
+	if c.CiscoGTA.HasValue() {
+		out = append(out, configuredSource{c.CiscoGTA.Get(), "cisco_gta"})
 	}
-	if u.RequestsPerSecond <= 0 || u.RequestsPerSecond > usmMaxRequestsPerSecond {
-		errs = append(errs, keyErr(key+".requests_per_second", errRequestsRateRange))
+	if c.TrendCAS.HasValue() {
+		out = append(out, configuredSource{c.TrendCAS.Get(), "trend_cas"})
 	}
-	if !u.Alarms.Enabled && !u.Events.Enabled {
-		errs = append(errs, keyErr(key, errNoStreamEnabled))
-	}
-	for name, s := range map[string]StreamConfig{"alarms": u.Alarms, "events": u.Events} {
-		_, err := filterValues(key+"."+name+".filters", s.Filters, usmanywhere.ReservedParams)
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return out
+}
+
+// requestRateError says a requests_per_second value is outside (0, limit].
+func requestRateError(limit float64) error {
+	return fmt.Errorf("must be greater than 0 and at most %g (the API's limit)", limit)
+}
+
+// pageSizeError says a page_size value is outside [1, limit].
+func pageSizeError(limit int) error {
+	return fmt.Errorf("must be between 1 and %d", limit)
 }
 
 func validateEndpoint(key, endpoint string) error {

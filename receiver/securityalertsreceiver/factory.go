@@ -32,6 +32,9 @@ func createDefaultConfig() component.Config {
 		MaxSeenIDs:           100_000,
 		RetryOnFailure:       configretry.NewDefaultBackOffConfig(),
 		USMAnywhere:          configoptional.Default(defaultUSMAnywhereConfig()),
+		USMCentral:           configoptional.Default(defaultUSMCentralConfig()),
+		CiscoGTA:             configoptional.Default(defaultCiscoGTAConfig()),
+		TrendCAS:             configoptional.Default(defaultTrendCASConfig()),
 		MetricsBuilderConfig: metadata.DefaultMetricsBuilderConfig(),
 	}
 }
@@ -40,17 +43,6 @@ func defaultHTTPClientConfig() confighttp.ClientConfig {
 	hc := confighttp.NewDefaultClientConfig()
 	hc.Timeout = 30 * time.Second
 	return hc
-}
-
-func defaultUSMAnywhereConfig() USMAnywhereConfig {
-	return USMAnywhereConfig{
-		ClientConfig: defaultHTTPClientConfig(),
-		Alarms:       StreamConfig{Enabled: true},
-		Events:       StreamConfig{Enabled: false},
-		PageSize:     100,
-		// Half the documented 100 GET/s leaves room for the tenant's other API clients.
-		RequestsPerSecond: 50,
-	}
 }
 
 func createLogs(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {

@@ -30,8 +30,8 @@ type securityReceiver struct {
 	telemetry *telemetry
 	engine    *engine.Engine
 	storage   storage.Client
-	// openCounters feed securityalerts.alerts.open, for the sources whose API can count.
-	openCounters []openCounter
+	// probes read the gauges of the sources whose API can tell (open alerts, deployments, quota).
+	probes []probe
 
 	stopMetrics context.CancelFunc
 	metricsDone sync.WaitGroup

@@ -2,69 +2,36 @@ package securityalertsreceiver
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.uber.org/zap"
-	"golang.org/x/time/rate"
 
 	"github.com/securityalerts/securityalerts/internal/apiclient"
 	"github.com/securityalerts/securityalerts/internal/engine"
-	"github.com/securityalerts/securityalerts/internal/record"
-	"github.com/securityalerts/securityalerts/internal/usmanywhere"
 )
-
-// openCounter asks a source's API how many alarms or alerts are open, by severity.
-type openCounter struct {
-	resourceKey
-	count func(ctx context.Context) (map[record.Severity]int64, error)
-}
 
 // buildSources returns the streams of every configured source.
 func (r *securityReceiver) buildSources(ctx context.Context, host component.Host) ([]engine.Stream, error) {
 	var streams []engine.Stream
-	if r.cfg.USMAnywhere.HasValue() {
-		s, err := r.usmAnywhereStreams(ctx, host, r.cfg.USMAnywhere.Get())
+	for _, s := range r.cfg.sources() {
+		ss, err := s.streams(ctx, r, host)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", s.key, err)
 		}
-		streams = append(streams, s...)
+		streams = append(streams, ss...)
 	}
 	return streams, nil
-}
-
-func (r *securityReceiver) usmAnywhereStreams(ctx context.Context, host component.Host, cfg *USMAnywhereConfig) ([]engine.Stream, error) {
-	api, err := r.apiClient(ctx, host, usmanywhere.Source, cfg.ClientConfig, rate.Limit(cfg.RequestsPerSecond),
-		func(hc *http.Client) apiclient.Credentials {
-			// Tokens last 899 s; renewing a minute early keeps long walks from meeting a 401.
-			return apiclient.NewClientCredentials(hc, cfg.Endpoint+usmanywhere.TokenPath, cfg.ClientID, string(cfg.ClientSecret), time.Minute)
-		})
-	if err != nil {
-		return nil, err
-	}
-	if r.metrics != nil && r.cfg.Metrics.SecurityalertsAlertsOpen.Enabled {
-		r.openCounters = append(r.openCounters, openCounter{
-			resourceKey: resourceKey{usmanywhere.Source, api.Host()},
-			count:       func(ctx context.Context) (map[record.Severity]int64, error) { return usmanywhere.OpenAlarms(ctx, api) },
-		})
-	}
-	alarmFilters, _ := filterValues("", cfg.Alarms.Filters, usmanywhere.ReservedParams)
-	eventFilters, _ := filterValues("", cfg.Events.Filters, usmanywhere.ReservedParams)
-	return usmanywhere.NewStreams(api, usmanywhere.Config{
-		PageSize: cfg.PageSize,
-		Alarms:   usmanywhere.StreamConfig{Enabled: cfg.Alarms.Enabled, Filters: alarmFilters},
-		Events:   usmanywhere.StreamConfig{Enabled: cfg.Events.Enabled, Filters: eventFilters},
-	}), nil
 }
 
 // apiClient builds a source's HTTP client from its confighttp settings, with its own rate
 // limiter (the vendors limit each API client) and credentials.
 func (r *securityReceiver) apiClient(ctx context.Context, host component.Host, source string, hc confighttp.ClientConfig,
-	limit rate.Limit, credentials func(*http.Client) apiclient.Credentials,
+	limiter apiclient.Limiter, credentials func(*http.Client) apiclient.Credentials,
 ) (*apiclient.Client, error) {
 	httpClient, err := hc.ToClient(ctx, host.GetExtensions(), r.set.TelemetrySettings)
 	if err != nil {
@@ -75,7 +42,7 @@ func (r *securityReceiver) apiClient(ctx context.Context, host component.Host, s
 		Endpoint:    hc.Endpoint,
 		HTTPClient:  httpClient,
 		Credentials: credentials(httpClient),
-		Limiter:     rate.NewLimiter(limit, 1),
+		Limiter:     limiter,
 		Observe:     r.telemetry.observer(source),
 	})
 	if err != nil {

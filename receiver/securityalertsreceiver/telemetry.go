@@ -113,16 +113,9 @@ func (r *securityReceiver) recordMetrics(ctx context.Context, mb *metadata.Metri
 	byResource := map[resourceKey][]func(){}
 	add := func(res resourceKey, record func()) { byResource[res] = append(byResource[res], record) }
 
-	for _, oc := range r.openCounters {
-		counts, err := oc.count(ctx)
-		if err != nil {
-			r.set.Logger.Warn("Counting open alerts failed; securityalerts.alerts.open skipped this time", zap.String("source", oc.source), zap.Error(err))
-			continue
-		}
-		for severity, n := range counts {
-			add(oc.resourceKey, func() {
-				mb.RecordSecurityalertsAlertsOpenDataPoint(ts, n, metadata.MapAttributeSource[oc.source], metadata.MapAttributeSeverity[string(severity)])
-			})
+	for _, p := range r.probes {
+		if err := p.read(ctx, gauges{source: p.source, ts: ts, mb: mb, add: add}); err != nil {
+			r.set.Logger.Warn("Reading a source's gauges failed; they are skipped this time", zap.String("source", p.source), zap.Error(err))
 		}
 	}
 

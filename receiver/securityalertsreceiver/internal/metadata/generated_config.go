@@ -58,6 +58,54 @@ func (ms *SecurityalertsAlertsOpenMetricConfig) Validate() error {
 	return nil
 }
 
+// SecurityalertsAPIQuotaRemainingMetricAttributeKey specifies the key of an attribute for the securityalerts.api.quota.remaining metric.
+type SecurityalertsAPIQuotaRemainingMetricAttributeKey string
+
+const (
+	SecurityalertsAPIQuotaRemainingMetricAttributeKeySource SecurityalertsAPIQuotaRemainingMetricAttributeKey = "source"
+)
+
+// SecurityalertsAPIQuotaRemainingMetricConfig provides config for the securityalerts.api.quota.remaining metric.
+type SecurityalertsAPIQuotaRemainingMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                                              `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []SecurityalertsAPIQuotaRemainingMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *SecurityalertsAPIQuotaRemainingMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *SecurityalertsAPIQuotaRemainingMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case SecurityalertsAPIQuotaRemainingMetricAttributeKeySource:
+		default:
+			return fmt.Errorf("metric securityalerts.api.quota.remaining doesn't have an attribute %v, valid attributes: [source]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
 // SecurityalertsAPIRequestDurationMetricAttributeKey specifies the key of an attribute for the securityalerts.api.request.duration metric.
 type SecurityalertsAPIRequestDurationMetricAttributeKey string
 
@@ -143,6 +191,55 @@ func (ms *SecurityalertsAPIRequestsMetricConfig) Validate() error {
 		case SecurityalertsAPIRequestsMetricAttributeKeySource, SecurityalertsAPIRequestsMetricAttributeKeyHTTPResponseStatusCode:
 		default:
 			return fmt.Errorf("metric securityalerts.api.requests doesn't have an attribute %v, valid attributes: [source, http.response.status_code]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
+// SecurityalertsDeploymentsMetricAttributeKey specifies the key of an attribute for the securityalerts.deployments metric.
+type SecurityalertsDeploymentsMetricAttributeKey string
+
+const (
+	SecurityalertsDeploymentsMetricAttributeKeySource           SecurityalertsDeploymentsMetricAttributeKey = "source"
+	SecurityalertsDeploymentsMetricAttributeKeyConnectionStatus SecurityalertsDeploymentsMetricAttributeKey = "connection_status"
+)
+
+// SecurityalertsDeploymentsMetricConfig provides config for the securityalerts.deployments metric.
+type SecurityalertsDeploymentsMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                                        `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []SecurityalertsDeploymentsMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *SecurityalertsDeploymentsMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *SecurityalertsDeploymentsMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case SecurityalertsDeploymentsMetricAttributeKeySource, SecurityalertsDeploymentsMetricAttributeKeyConnectionStatus:
+		default:
+			return fmt.Errorf("metric securityalerts.deployments doesn't have an attribute %v, valid attributes: [source, connection_status]", val)
 		}
 	}
 
@@ -355,8 +452,10 @@ func (ms *SecurityalertsRiskScoreMetricConfig) Validate() error {
 // MetricsConfig provides config for securityalerts metrics.
 type MetricsConfig struct {
 	SecurityalertsAlertsOpen         SecurityalertsAlertsOpenMetricConfig         `mapstructure:"securityalerts.alerts.open"`
+	SecurityalertsAPIQuotaRemaining  SecurityalertsAPIQuotaRemainingMetricConfig  `mapstructure:"securityalerts.api.quota.remaining"`
 	SecurityalertsAPIRequestDuration SecurityalertsAPIRequestDurationMetricConfig `mapstructure:"securityalerts.api.request.duration"`
 	SecurityalertsAPIRequests        SecurityalertsAPIRequestsMetricConfig        `mapstructure:"securityalerts.api.requests"`
+	SecurityalertsDeployments        SecurityalertsDeploymentsMetricConfig        `mapstructure:"securityalerts.deployments"`
 	SecurityalertsPollLag            SecurityalertsPollLagMetricConfig            `mapstructure:"securityalerts.poll.lag"`
 	SecurityalertsRecords            SecurityalertsRecordsMetricConfig            `mapstructure:"securityalerts.records"`
 	SecurityalertsRecordsDropped     SecurityalertsRecordsDroppedMetricConfig     `mapstructure:"securityalerts.records.dropped"`
@@ -370,6 +469,11 @@ func DefaultMetricsConfig() MetricsConfig {
 			AggregationStrategy: AggregationStrategyAvg,
 			EnabledAttributes:   []SecurityalertsAlertsOpenMetricAttributeKey{SecurityalertsAlertsOpenMetricAttributeKeySource, SecurityalertsAlertsOpenMetricAttributeKeySeverity},
 		},
+		SecurityalertsAPIQuotaRemaining: SecurityalertsAPIQuotaRemainingMetricConfig{
+			Enabled:             true,
+			AggregationStrategy: AggregationStrategyAvg,
+			EnabledAttributes:   []SecurityalertsAPIQuotaRemainingMetricAttributeKey{SecurityalertsAPIQuotaRemainingMetricAttributeKeySource},
+		},
 		SecurityalertsAPIRequestDuration: SecurityalertsAPIRequestDurationMetricConfig{
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategySum,
@@ -379,6 +483,11 @@ func DefaultMetricsConfig() MetricsConfig {
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategySum,
 			EnabledAttributes:   []SecurityalertsAPIRequestsMetricAttributeKey{SecurityalertsAPIRequestsMetricAttributeKeySource, SecurityalertsAPIRequestsMetricAttributeKeyHTTPResponseStatusCode},
+		},
+		SecurityalertsDeployments: SecurityalertsDeploymentsMetricConfig{
+			Enabled:             true,
+			AggregationStrategy: AggregationStrategyAvg,
+			EnabledAttributes:   []SecurityalertsDeploymentsMetricAttributeKey{SecurityalertsDeploymentsMetricAttributeKeySource, SecurityalertsDeploymentsMetricAttributeKeyConnectionStatus},
 		},
 		SecurityalertsPollLag: SecurityalertsPollLagMetricConfig{
 			Enabled:             true,

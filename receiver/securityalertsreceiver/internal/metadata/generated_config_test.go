@@ -31,6 +31,11 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						AggregationStrategy: AggregationStrategyAvg,
 						EnabledAttributes:   []SecurityalertsAlertsOpenMetricAttributeKey{SecurityalertsAlertsOpenMetricAttributeKeySource, SecurityalertsAlertsOpenMetricAttributeKeySeverity},
 					},
+					SecurityalertsAPIQuotaRemaining: SecurityalertsAPIQuotaRemainingMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategyAvg,
+						EnabledAttributes:   []SecurityalertsAPIQuotaRemainingMetricAttributeKey{SecurityalertsAPIQuotaRemainingMetricAttributeKeySource},
+					},
 					SecurityalertsAPIRequestDuration: SecurityalertsAPIRequestDurationMetricConfig{
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategySum,
@@ -40,6 +45,11 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategySum,
 						EnabledAttributes:   []SecurityalertsAPIRequestsMetricAttributeKey{SecurityalertsAPIRequestsMetricAttributeKeySource, SecurityalertsAPIRequestsMetricAttributeKeyHTTPResponseStatusCode},
+					},
+					SecurityalertsDeployments: SecurityalertsDeploymentsMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategyAvg,
+						EnabledAttributes:   []SecurityalertsDeploymentsMetricAttributeKey{SecurityalertsDeploymentsMetricAttributeKeySource, SecurityalertsDeploymentsMetricAttributeKeyConnectionStatus},
 					},
 					SecurityalertsPollLag: SecurityalertsPollLagMetricConfig{
 						Enabled:             true,
@@ -77,6 +87,11 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						AggregationStrategy: AggregationStrategyAvg,
 						EnabledAttributes:   []SecurityalertsAlertsOpenMetricAttributeKey{SecurityalertsAlertsOpenMetricAttributeKeySource, SecurityalertsAlertsOpenMetricAttributeKeySeverity},
 					},
+					SecurityalertsAPIQuotaRemaining: SecurityalertsAPIQuotaRemainingMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategyAvg,
+						EnabledAttributes:   []SecurityalertsAPIQuotaRemainingMetricAttributeKey{SecurityalertsAPIQuotaRemainingMetricAttributeKeySource},
+					},
 					SecurityalertsAPIRequestDuration: SecurityalertsAPIRequestDurationMetricConfig{
 						Enabled:             false,
 						AggregationStrategy: AggregationStrategySum,
@@ -86,6 +101,11 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						Enabled:             false,
 						AggregationStrategy: AggregationStrategySum,
 						EnabledAttributes:   []SecurityalertsAPIRequestsMetricAttributeKey{SecurityalertsAPIRequestsMetricAttributeKeySource, SecurityalertsAPIRequestsMetricAttributeKeyHTTPResponseStatusCode},
+					},
+					SecurityalertsDeployments: SecurityalertsDeploymentsMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategyAvg,
+						EnabledAttributes:   []SecurityalertsDeploymentsMetricAttributeKey{SecurityalertsDeploymentsMetricAttributeKeySource, SecurityalertsDeploymentsMetricAttributeKeyConnectionStatus},
 					},
 					SecurityalertsPollLag: SecurityalertsPollLagMetricConfig{
 						Enabled:             false,
@@ -118,7 +138,7 @@ func TestMetricsBuilderConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loadMetricsBuilderConfig(t, tt.name)
-			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(SecurityalertsAlertsOpenMetricConfig{}, SecurityalertsAPIRequestDurationMetricConfig{}, SecurityalertsAPIRequestsMetricConfig{}, SecurityalertsPollLagMetricConfig{}, SecurityalertsRecordsMetricConfig{}, SecurityalertsRecordsDroppedMetricConfig{}, SecurityalertsRiskScoreMetricConfig{}, ResourceAttributeConfig{}))
+			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(SecurityalertsAlertsOpenMetricConfig{}, SecurityalertsAPIQuotaRemainingMetricConfig{}, SecurityalertsAPIRequestDurationMetricConfig{}, SecurityalertsAPIRequestsMetricConfig{}, SecurityalertsDeploymentsMetricConfig{}, SecurityalertsPollLagMetricConfig{}, SecurityalertsRecordsMetricConfig{}, SecurityalertsRecordsDroppedMetricConfig{}, SecurityalertsRiskScoreMetricConfig{}, ResourceAttributeConfig{}))
 			require.Emptyf(t, diff, "Config mismatch (-expected +actual):\n%s", diff)
 		})
 	}
@@ -131,6 +151,18 @@ func TestSecurityalertsAlertsOpenMetricsConfig_Validate(t *testing.T) {
 	require.ErrorContains(t, cfg.Validate(), "metric securityalerts.alerts.open doesn't have an attribute invalid, valid attributes: [source, severity]")
 
 	cfg = DefaultMetricsConfig().SecurityalertsAlertsOpen
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
+}
+
+func TestSecurityalertsAPIQuotaRemainingMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().SecurityalertsAPIQuotaRemaining
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []SecurityalertsAPIQuotaRemainingMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric securityalerts.api.quota.remaining doesn't have an attribute invalid, valid attributes: [source]")
+
+	cfg = DefaultMetricsConfig().SecurityalertsAPIQuotaRemaining
 	cfg.AggregationStrategy = "invalid"
 	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
 }
@@ -155,6 +187,18 @@ func TestSecurityalertsAPIRequestsMetricsConfig_Validate(t *testing.T) {
 	require.ErrorContains(t, cfg.Validate(), "metric securityalerts.api.requests doesn't have an attribute invalid, valid attributes: [source, http.response.status_code]")
 
 	cfg = DefaultMetricsConfig().SecurityalertsAPIRequests
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
+}
+
+func TestSecurityalertsDeploymentsMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().SecurityalertsDeployments
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []SecurityalertsDeploymentsMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric securityalerts.deployments doesn't have an attribute invalid, valid attributes: [source, connection_status]")
+
+	cfg = DefaultMetricsConfig().SecurityalertsDeployments
 	cfg.AggregationStrategy = "invalid"
 	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
 }

@@ -160,6 +160,10 @@ var MetricsInfo = metricsInfo{
 		Name:       "securityalerts.alerts.open",
 		Attributes: []string{"source", "severity"},
 	},
+	SecurityalertsAPIQuotaRemaining: metricInfo{
+		Name:       "securityalerts.api.quota.remaining",
+		Attributes: []string{"source"},
+	},
 	SecurityalertsAPIRequestDuration: metricInfo{
 		Name:       "securityalerts.api.request.duration",
 		Attributes: []string{"source"},
@@ -167,6 +171,10 @@ var MetricsInfo = metricsInfo{
 	SecurityalertsAPIRequests: metricInfo{
 		Name:       "securityalerts.api.requests",
 		Attributes: []string{"source", "http.response.status_code"},
+	},
+	SecurityalertsDeployments: metricInfo{
+		Name:       "securityalerts.deployments",
+		Attributes: []string{"source", "connection_status"},
 	},
 	SecurityalertsPollLag: metricInfo{
 		Name:       "securityalerts.poll.lag",
@@ -188,8 +196,10 @@ var MetricsInfo = metricsInfo{
 
 type metricsInfo struct {
 	SecurityalertsAlertsOpen         metricInfo
+	SecurityalertsAPIQuotaRemaining  metricInfo
 	SecurityalertsAPIRequestDuration metricInfo
 	SecurityalertsAPIRequests        metricInfo
+	SecurityalertsDeployments        metricInfo
 	SecurityalertsPollLag            metricInfo
 	SecurityalertsRecords            metricInfo
 	SecurityalertsRecordsDropped     metricInfo
@@ -285,6 +295,95 @@ func (m *metricSecurityalertsAlertsOpen) emit(metrics pmetric.MetricSlice) {
 
 func newMetricSecurityalertsAlertsOpen(cfg SecurityalertsAlertsOpenMetricConfig) metricSecurityalertsAlertsOpen {
 	m := metricSecurityalertsAlertsOpen{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricSecurityalertsAPIQuotaRemaining struct {
+	data          pmetric.Metric                              // data buffer for generated metric.
+	config        SecurityalertsAPIQuotaRemainingMetricConfig // metric config provided by user.
+	capacity      int                                         // max observed number of data points added to the metric.
+	aggDataPoints []int64                                     // slice containing number of aggregated datapoints at each index
+}
+
+// init fills securityalerts.api.quota.remaining metric with initial data.
+func (m *metricSecurityalertsAPIQuotaRemaining) init() {
+	m.data.SetName("securityalerts.api.quota.remaining")
+	m.data.SetDescription("Requests the API still allows today (Trend Micro Cloud App Security: 14,400 a day per token), as this receiver counts them.")
+	m.data.SetUnit("{request}")
+	m.data.SetEmptyGauge()
+	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
+	m.aggDataPoints = m.aggDataPoints[:0]
+}
+
+func (m *metricSecurityalertsAPIQuotaRemaining) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, sourceAttributeValue string) {
+	if !m.config.Enabled {
+		return
+	}
+
+	dp := pmetric.NewNumberDataPoint()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	if slices.Contains(m.config.EnabledAttributes, SecurityalertsAPIQuotaRemainingMetricAttributeKeySource) {
+		dp.Attributes().PutStr("source", sourceAttributeValue)
+	}
+
+	var s string
+	dps := m.data.Gauge().DataPoints()
+	for i := 0; i < dps.Len(); i++ {
+		dpi := dps.At(i)
+		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
+			switch s = m.config.AggregationStrategy; s {
+			case AggregationStrategySum, AggregationStrategyAvg:
+				dpi.SetIntValue(dpi.IntValue() + val)
+				m.aggDataPoints[i] += 1
+				return
+			case AggregationStrategyMin:
+				if dpi.IntValue() > val {
+					dpi.SetIntValue(val)
+				}
+				return
+			case AggregationStrategyMax:
+				if dpi.IntValue() < val {
+					dpi.SetIntValue(val)
+				}
+				return
+			}
+		}
+	}
+
+	dp.SetIntValue(val)
+	m.aggDataPoints = append(m.aggDataPoints, 1)
+	dp.MoveTo(dps.AppendEmpty())
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricSecurityalertsAPIQuotaRemaining) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricSecurityalertsAPIQuotaRemaining) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		if m.config.AggregationStrategy == AggregationStrategyAvg {
+			for i, aggCount := range m.aggDataPoints {
+				m.data.Gauge().DataPoints().At(i).SetIntValue(m.data.Gauge().DataPoints().At(i).IntValue() / aggCount)
+			}
+		}
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricSecurityalertsAPIQuotaRemaining(cfg SecurityalertsAPIQuotaRemainingMetricConfig) metricSecurityalertsAPIQuotaRemaining {
+	m := metricSecurityalertsAPIQuotaRemaining{config: cfg}
 
 	if cfg.Enabled {
 		m.data = pmetric.NewMetric()
@@ -470,6 +569,98 @@ func (m *metricSecurityalertsAPIRequests) emit(metrics pmetric.MetricSlice) {
 
 func newMetricSecurityalertsAPIRequests(cfg SecurityalertsAPIRequestsMetricConfig) metricSecurityalertsAPIRequests {
 	m := metricSecurityalertsAPIRequests{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricSecurityalertsDeployments struct {
+	data          pmetric.Metric                        // data buffer for generated metric.
+	config        SecurityalertsDeploymentsMetricConfig // metric config provided by user.
+	capacity      int                                   // max observed number of data points added to the metric.
+	aggDataPoints []int64                               // slice containing number of aggregated datapoints at each index
+}
+
+// init fills securityalerts.deployments metric with initial data.
+func (m *metricSecurityalertsDeployments) init() {
+	m.data.SetName("securityalerts.deployments")
+	m.data.SetDescription("Deployments (tenants) a USM Central console reports, by connection status, so that a silent tenant shows.")
+	m.data.SetUnit("{deployment}")
+	m.data.SetEmptyGauge()
+	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
+	m.aggDataPoints = m.aggDataPoints[:0]
+}
+
+func (m *metricSecurityalertsDeployments) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, sourceAttributeValue string, connectionStatusAttributeValue string) {
+	if !m.config.Enabled {
+		return
+	}
+
+	dp := pmetric.NewNumberDataPoint()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	if slices.Contains(m.config.EnabledAttributes, SecurityalertsDeploymentsMetricAttributeKeySource) {
+		dp.Attributes().PutStr("source", sourceAttributeValue)
+	}
+	if slices.Contains(m.config.EnabledAttributes, SecurityalertsDeploymentsMetricAttributeKeyConnectionStatus) {
+		dp.Attributes().PutStr("connection_status", connectionStatusAttributeValue)
+	}
+
+	var s string
+	dps := m.data.Gauge().DataPoints()
+	for i := 0; i < dps.Len(); i++ {
+		dpi := dps.At(i)
+		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
+			switch s = m.config.AggregationStrategy; s {
+			case AggregationStrategySum, AggregationStrategyAvg:
+				dpi.SetIntValue(dpi.IntValue() + val)
+				m.aggDataPoints[i] += 1
+				return
+			case AggregationStrategyMin:
+				if dpi.IntValue() > val {
+					dpi.SetIntValue(val)
+				}
+				return
+			case AggregationStrategyMax:
+				if dpi.IntValue() < val {
+					dpi.SetIntValue(val)
+				}
+				return
+			}
+		}
+	}
+
+	dp.SetIntValue(val)
+	m.aggDataPoints = append(m.aggDataPoints, 1)
+	dp.MoveTo(dps.AppendEmpty())
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricSecurityalertsDeployments) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricSecurityalertsDeployments) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		if m.config.AggregationStrategy == AggregationStrategyAvg {
+			for i, aggCount := range m.aggDataPoints {
+				m.data.Gauge().DataPoints().At(i).SetIntValue(m.data.Gauge().DataPoints().At(i).IntValue() / aggCount)
+			}
+		}
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricSecurityalertsDeployments(cfg SecurityalertsDeploymentsMetricConfig) metricSecurityalertsDeployments {
+	m := metricSecurityalertsDeployments{config: cfg}
 
 	if cfg.Enabled {
 		m.data = pmetric.NewMetric()
@@ -866,8 +1057,10 @@ type MetricsBuilder struct {
 	resourceAttributeIncludeFilter         map[string]filter.Filter
 	resourceAttributeExcludeFilter         map[string]filter.Filter
 	metricSecurityalertsAlertsOpen         metricSecurityalertsAlertsOpen
+	metricSecurityalertsAPIQuotaRemaining  metricSecurityalertsAPIQuotaRemaining
 	metricSecurityalertsAPIRequestDuration metricSecurityalertsAPIRequestDuration
 	metricSecurityalertsAPIRequests        metricSecurityalertsAPIRequests
+	metricSecurityalertsDeployments        metricSecurityalertsDeployments
 	metricSecurityalertsPollLag            metricSecurityalertsPollLag
 	metricSecurityalertsRecords            metricSecurityalertsRecords
 	metricSecurityalertsRecordsDropped     metricSecurityalertsRecordsDropped
@@ -898,8 +1091,10 @@ func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, opt
 		metricsBuffer:                          pmetric.NewMetrics(),
 		buildInfo:                              settings.BuildInfo,
 		metricSecurityalertsAlertsOpen:         newMetricSecurityalertsAlertsOpen(mbc.Metrics.SecurityalertsAlertsOpen),
+		metricSecurityalertsAPIQuotaRemaining:  newMetricSecurityalertsAPIQuotaRemaining(mbc.Metrics.SecurityalertsAPIQuotaRemaining),
 		metricSecurityalertsAPIRequestDuration: newMetricSecurityalertsAPIRequestDuration(mbc.Metrics.SecurityalertsAPIRequestDuration),
 		metricSecurityalertsAPIRequests:        newMetricSecurityalertsAPIRequests(mbc.Metrics.SecurityalertsAPIRequests),
+		metricSecurityalertsDeployments:        newMetricSecurityalertsDeployments(mbc.Metrics.SecurityalertsDeployments),
 		metricSecurityalertsPollLag:            newMetricSecurityalertsPollLag(mbc.Metrics.SecurityalertsPollLag),
 		metricSecurityalertsRecords:            newMetricSecurityalertsRecords(mbc.Metrics.SecurityalertsRecords),
 		metricSecurityalertsRecordsDropped:     newMetricSecurityalertsRecordsDropped(mbc.Metrics.SecurityalertsRecordsDropped),
@@ -989,8 +1184,10 @@ func (mb *MetricsBuilder) EmitForResource(options ...ResourceMetricsOption) {
 	ils.Scope().SetVersion(mb.buildInfo.Version)
 	ils.Metrics().EnsureCapacity(mb.metricsCapacity)
 	mb.metricSecurityalertsAlertsOpen.emit(ils.Metrics())
+	mb.metricSecurityalertsAPIQuotaRemaining.emit(ils.Metrics())
 	mb.metricSecurityalertsAPIRequestDuration.emit(ils.Metrics())
 	mb.metricSecurityalertsAPIRequests.emit(ils.Metrics())
+	mb.metricSecurityalertsDeployments.emit(ils.Metrics())
 	mb.metricSecurityalertsPollLag.emit(ils.Metrics())
 	mb.metricSecurityalertsRecords.emit(ils.Metrics())
 	mb.metricSecurityalertsRecordsDropped.emit(ils.Metrics())
@@ -1031,6 +1228,11 @@ func (mb *MetricsBuilder) RecordSecurityalertsAlertsOpenDataPoint(ts pcommon.Tim
 	mb.metricSecurityalertsAlertsOpen.recordDataPoint(mb.startTime, ts, val, sourceAttributeValue.String(), severityAttributeValue.String())
 }
 
+// RecordSecurityalertsAPIQuotaRemainingDataPoint adds a data point to securityalerts.api.quota.remaining metric.
+func (mb *MetricsBuilder) RecordSecurityalertsAPIQuotaRemainingDataPoint(ts pcommon.Timestamp, val int64, sourceAttributeValue AttributeSource) {
+	mb.metricSecurityalertsAPIQuotaRemaining.recordDataPoint(mb.startTime, ts, val, sourceAttributeValue.String())
+}
+
 // RecordSecurityalertsAPIRequestDurationDataPoint adds a data point to securityalerts.api.request.duration metric.
 func (mb *MetricsBuilder) RecordSecurityalertsAPIRequestDurationDataPoint(ts pcommon.Timestamp, val float64, sourceAttributeValue AttributeSource) {
 	mb.metricSecurityalertsAPIRequestDuration.recordDataPoint(mb.startTime, ts, val, sourceAttributeValue.String())
@@ -1039,6 +1241,11 @@ func (mb *MetricsBuilder) RecordSecurityalertsAPIRequestDurationDataPoint(ts pco
 // RecordSecurityalertsAPIRequestsDataPoint adds a data point to securityalerts.api.requests metric.
 func (mb *MetricsBuilder) RecordSecurityalertsAPIRequestsDataPoint(ts pcommon.Timestamp, val int64, sourceAttributeValue AttributeSource, httpResponseStatusCodeAttributeValue int64) {
 	mb.metricSecurityalertsAPIRequests.recordDataPoint(mb.startTime, ts, val, sourceAttributeValue.String(), httpResponseStatusCodeAttributeValue)
+}
+
+// RecordSecurityalertsDeploymentsDataPoint adds a data point to securityalerts.deployments metric.
+func (mb *MetricsBuilder) RecordSecurityalertsDeploymentsDataPoint(ts pcommon.Timestamp, val int64, sourceAttributeValue AttributeSource, connectionStatusAttributeValue string) {
+	mb.metricSecurityalertsDeployments.recordDataPoint(mb.startTime, ts, val, sourceAttributeValue.String(), connectionStatusAttributeValue)
 }
 
 // RecordSecurityalertsPollLagDataPoint adds a data point to securityalerts.poll.lag metric.

@@ -68,8 +68,10 @@ func TestMetricsBuilder(t *testing.T) {
 			mb := NewMetricsBuilder(loadMetricsBuilderConfig(t, tt.name), settings, WithStartTime(start))
 			aggMap := make(map[string]string) // contains the aggregation strategies for each metric name
 			aggMap["securityalerts.alerts.open"] = mb.metricSecurityalertsAlertsOpen.config.AggregationStrategy
+			aggMap["securityalerts.api.quota.remaining"] = mb.metricSecurityalertsAPIQuotaRemaining.config.AggregationStrategy
 			aggMap["securityalerts.api.request.duration"] = mb.metricSecurityalertsAPIRequestDuration.config.AggregationStrategy
 			aggMap["securityalerts.api.requests"] = mb.metricSecurityalertsAPIRequests.config.AggregationStrategy
+			aggMap["securityalerts.deployments"] = mb.metricSecurityalertsDeployments.config.AggregationStrategy
 			aggMap["securityalerts.poll.lag"] = mb.metricSecurityalertsPollLag.config.AggregationStrategy
 			aggMap["securityalerts.records"] = mb.metricSecurityalertsRecords.config.AggregationStrategy
 			aggMap["securityalerts.records.dropped"] = mb.metricSecurityalertsRecordsDropped.config.AggregationStrategy
@@ -90,6 +92,12 @@ func TestMetricsBuilder(t *testing.T) {
 			}
 			defaultMetricsCount++
 			allMetricsCount++
+			mb.RecordSecurityalertsAPIQuotaRemainingDataPoint(ts, 1, AttributeSourceUsmAnywhere)
+			if tt.name == "reaggregate_set" {
+				mb.RecordSecurityalertsAPIQuotaRemainingDataPoint(ts, 3, AttributeSourceUsmCentral)
+			}
+			defaultMetricsCount++
+			allMetricsCount++
 			mb.RecordSecurityalertsAPIRequestDurationDataPoint(ts, 1, AttributeSourceUsmAnywhere)
 			if tt.name == "reaggregate_set" {
 				mb.RecordSecurityalertsAPIRequestDurationDataPoint(ts, 3, AttributeSourceUsmCentral)
@@ -99,6 +107,12 @@ func TestMetricsBuilder(t *testing.T) {
 			mb.RecordSecurityalertsAPIRequestsDataPoint(ts, 1, AttributeSourceUsmAnywhere, 25)
 			if tt.name == "reaggregate_set" {
 				mb.RecordSecurityalertsAPIRequestsDataPoint(ts, 3, AttributeSourceUsmCentral, 26)
+			}
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordSecurityalertsDeploymentsDataPoint(ts, 1, AttributeSourceUsmAnywhere, "connection_status-val")
+			if tt.name == "reaggregate_set" {
+				mb.RecordSecurityalertsDeploymentsDataPoint(ts, 3, AttributeSourceUsmCentral, "connection_status-val-2")
 			}
 			defaultMetricsCount++
 			allMetricsCount++
@@ -132,8 +146,10 @@ func TestMetricsBuilder(t *testing.T) {
 			metrics := mb.Emit(WithResource(res))
 			if tt.name == "reaggregate_set" {
 				assert.Empty(t, mb.metricSecurityalertsAlertsOpen.aggDataPoints)
+				assert.Empty(t, mb.metricSecurityalertsAPIQuotaRemaining.aggDataPoints)
 				assert.Empty(t, mb.metricSecurityalertsAPIRequestDuration.aggDataPoints)
 				assert.Empty(t, mb.metricSecurityalertsAPIRequests.aggDataPoints)
+				assert.Empty(t, mb.metricSecurityalertsDeployments.aggDataPoints)
 				assert.Empty(t, mb.metricSecurityalertsPollLag.aggDataPoints)
 				assert.Empty(t, mb.metricSecurityalertsRecords.aggDataPoints)
 				assert.Empty(t, mb.metricSecurityalertsRecordsDropped.aggDataPoints)
@@ -208,6 +224,46 @@ func TestMetricsBuilder(t *testing.T) {
 						_, ok := dp.Attributes().Get("source")
 						assert.False(t, ok)
 						_, ok = dp.Attributes().Get("severity")
+						assert.False(t, ok)
+					}
+				case "securityalerts.api.quota.remaining":
+					if tt.name != "reaggregate_set" {
+						assert.False(t, validatedMetrics["securityalerts.api.quota.remaining"], "Found a duplicate in the metrics slice: securityalerts.api.quota.remaining")
+						validatedMetrics["securityalerts.api.quota.remaining"] = true
+						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+						assert.Equal(t, "Requests the API still allows today (Trend Micro Cloud App Security: 14,400 a day per token), as this receiver counts them.", mi.Description())
+						assert.Equal(t, "{request}", mi.Unit())
+						dp := mi.Gauge().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						assert.Equal(t, int64(1), dp.IntValue())
+						sourceAttrVal, ok := dp.Attributes().Get("source")
+						assert.True(t, ok)
+						assert.Equal(t, "usm_anywhere", sourceAttrVal.Str())
+					} else {
+						assert.False(t, validatedMetrics["securityalerts.api.quota.remaining"], "Found a duplicate in the metrics slice: securityalerts.api.quota.remaining")
+						validatedMetrics["securityalerts.api.quota.remaining"] = true
+						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+						assert.Equal(t, "Requests the API still allows today (Trend Micro Cloud App Security: 14,400 a day per token), as this receiver counts them.", mi.Description())
+						assert.Equal(t, "{request}", mi.Unit())
+						dp := mi.Gauge().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						switch aggMap["securityalerts.api.quota.remaining"] {
+						case "sum":
+							assert.Equal(t, int64(4), dp.IntValue())
+						case "avg":
+							assert.Equal(t, int64(2), dp.IntValue())
+						case "min":
+							assert.Equal(t, int64(1), dp.IntValue())
+						case "max":
+							assert.Equal(t, int64(3), dp.IntValue())
+						}
+						_, ok := dp.Attributes().Get("source")
 						assert.False(t, ok)
 					}
 				case "securityalerts.api.request.duration":
@@ -301,6 +357,51 @@ func TestMetricsBuilder(t *testing.T) {
 						_, ok := dp.Attributes().Get("source")
 						assert.False(t, ok)
 						_, ok = dp.Attributes().Get("http.response.status_code")
+						assert.False(t, ok)
+					}
+				case "securityalerts.deployments":
+					if tt.name != "reaggregate_set" {
+						assert.False(t, validatedMetrics["securityalerts.deployments"], "Found a duplicate in the metrics slice: securityalerts.deployments")
+						validatedMetrics["securityalerts.deployments"] = true
+						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+						assert.Equal(t, "Deployments (tenants) a USM Central console reports, by connection status, so that a silent tenant shows.", mi.Description())
+						assert.Equal(t, "{deployment}", mi.Unit())
+						dp := mi.Gauge().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						assert.Equal(t, int64(1), dp.IntValue())
+						sourceAttrVal, ok := dp.Attributes().Get("source")
+						assert.True(t, ok)
+						assert.Equal(t, "usm_anywhere", sourceAttrVal.Str())
+						connectionStatusAttrVal, ok := dp.Attributes().Get("connection_status")
+						assert.True(t, ok)
+						assert.Equal(t, "connection_status-val", connectionStatusAttrVal.Str())
+					} else {
+						assert.False(t, validatedMetrics["securityalerts.deployments"], "Found a duplicate in the metrics slice: securityalerts.deployments")
+						validatedMetrics["securityalerts.deployments"] = true
+						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+						assert.Equal(t, "Deployments (tenants) a USM Central console reports, by connection status, so that a silent tenant shows.", mi.Description())
+						assert.Equal(t, "{deployment}", mi.Unit())
+						dp := mi.Gauge().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						switch aggMap["securityalerts.deployments"] {
+						case "sum":
+							assert.Equal(t, int64(4), dp.IntValue())
+						case "avg":
+							assert.Equal(t, int64(2), dp.IntValue())
+						case "min":
+							assert.Equal(t, int64(1), dp.IntValue())
+						case "max":
+							assert.Equal(t, int64(3), dp.IntValue())
+						}
+						_, ok := dp.Attributes().Get("source")
+						assert.False(t, ok)
+						_, ok = dp.Attributes().Get("connection_status")
 						assert.False(t, ok)
 					}
 				case "securityalerts.poll.lag":
