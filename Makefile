@@ -13,7 +13,7 @@ SIM_ADDR    ?= 127.0.0.1:18080
 GO_SOURCES  := $(shell find . -name '*.go' -not -path './build/*' -not -path './.tools/*') go.mod go.sum
 COMPONENT   := receiver/securityalertsreceiver
 
-.PHONY: all tools generate check-generated build run test unit-test integration-test bench fmt vet clean
+.PHONY: all tools prometheus generate check-generated build run test unit-test rules-test integration-test bench fmt vet clean
 
 all: build
 
@@ -21,6 +21,14 @@ all: build
 tools: $(MDATAGEN) $(BUILDER)
 $(MDATAGEN) $(BUILDER): tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o $(TOOLS_BIN)/ go.opentelemetry.io/collector/cmd/mdatagen go.opentelemetry.io/collector/cmd/builder
+
+# Prometheus and promtool from Debian's packages, for the alert-rule tests. If they cannot be
+# installed, those tests say so and are skipped; nothing else depends on them.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+prometheus:
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || { \
+	  $(SUDO) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null' \
+	  || echo "WARNING: could not install Debian's prometheus package: the alert-rule tests will be skipped" >&2; }
 
 generate: $(MDATAGEN)
 	cd $(COMPONENT) && $(MDATAGEN) metadata.yaml
@@ -58,12 +66,18 @@ vet:
 unit-test:
 	$(GO) test -race -count=1 ./...
 
-# Builds the distribution with OCB and runs it against the simulator with faults, a SIGKILL and a
-# restart on file_storage.
-integration-test: build
+# Unit tests of the Prometheus alerting rules shipped in docs/alerts.
+rules-test: prometheus
+	@if command -v promtool >/dev/null; then \
+	  promtool check rules docs/alerts/securityalerts.rules.yml && promtool test rules docs/alerts/securityalerts.rules.test.yml; \
+	else echo "SKIPPED rules-test: promtool is not installed (Debian's prometheus package)" >&2; fi
+
+# Builds the distribution with OCB and runs it against the simulator: faults, a SIGKILL and a
+# restart on file_storage; the README's configs; the alert rules on a real Prometheus.
+integration-test: build prometheus
 	$(GO) test -count=1 -tags integration -timeout 10m ./test/e2e/...
 
-test: fmt vet check-generated unit-test integration-test
+test: fmt vet check-generated unit-test rules-test integration-test
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

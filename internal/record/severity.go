@@ -13,6 +13,9 @@ const (
 	SeverityCritical Severity = "critical"
 )
 
+// Severities lists every severity, lowest first.
+var Severities = []Severity{SeverityInfo, SeverityLow, SeverityMedium, SeverityHigh, SeverityCritical}
+
 // ParseSeverity maps a vendor label (any case, a few common synonyms) to a Severity.
 func ParseSeverity(label string) (Severity, bool) {
 	switch strings.ToLower(strings.TrimSpace(label)) {

@@ -41,6 +41,19 @@ func registerControl(mux *http.ServeMux, s *Simulator) {
 		s.SetFaults(f)
 		writeJSON(w, http.StatusOK, f)
 	})
+	// POST /_sim/burst?source=usm_anywhere&kind=alarm&n=500 adds n records occurring now.
+	mux.HandleFunc("POST /_sim/burst", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		n, err := strconv.Atoi(q.Get("n"))
+		if err == nil {
+			err = s.Burst(q.Get("source"), q.Get("kind"), n)
+		}
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	mux.HandleFunc("POST /_sim/revoke", func(w http.ResponseWriter, r *http.Request) {
 		s.RevokeTokens()
 		w.WriteHeader(http.StatusNoContent)

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadata"
+
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
@@ -54,6 +56,9 @@ func (r *securityReceiver) Start(ctx context.Context, host component.Host) error
 		return err
 	}
 	r.obsrecv = obsrecv
+	if r.telemetry.durations, err = metadata.NewTelemetryBuilder(r.set.TelemetrySettings); err != nil {
+		return err
+	}
 
 	store, err := r.checkpointStore(ctx, host)
 	if err != nil {
@@ -116,6 +121,9 @@ func (r *securityReceiver) Shutdown(ctx context.Context) error {
 	if r.stopMetrics != nil {
 		r.stopMetrics()
 		r.metricsDone.Wait()
+	}
+	if r.telemetry.durations != nil {
+		r.telemetry.durations.Shutdown()
 	}
 	return r.closeStorage(ctx)
 }

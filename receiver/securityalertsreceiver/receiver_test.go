@@ -31,11 +31,14 @@ import (
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/securityalerts/securityalerts/internal/engine"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadata"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadatatest"
 )
 
 // fakeUSM serves the fixtures in testdata/usm: three alarms (and one item that is not an alarm)
@@ -114,8 +117,12 @@ func testConfig(endpoint string) *Config {
 // run starts the receiver for the given pipelines and returns its shutdown.
 func run(t *testing.T, cfg *Config, host component.Host, logs consumer.Logs, metrics consumer.Metrics) func() {
 	t.Helper()
+	return runWith(t, receivertest.NewNopSettings(metadata.Type), cfg, host, logs, metrics)
+}
+
+func runWith(t *testing.T, set receiver.Settings, cfg *Config, host component.Host, logs consumer.Logs, metrics consumer.Metrics) func() {
+	t.Helper()
 	f := NewFactory()
-	set := receivertest.NewNopSettings(metadata.Type)
 	// A stable id, as in a collector config: storage keys (and so checkpoints) derive from it.
 	set.ID = component.NewID(metadata.Type)
 	set.Logger = zaptest.NewLogger(t)
@@ -267,6 +274,41 @@ func TestMetricsCountRecordsAndRisk(t *testing.T) {
 	assert.EqualValues(t, 15, sumValue(metrics, "securityalerts.risk_score", map[string]string{"kind": "alarm"}))
 	assert.Positive(t, sumValue(metrics, "securityalerts.api.requests", map[string]string{"http.response.status_code": "200"}))
 	assert.Equal(t, map[string]int64{"low": 1, "medium": 0, "high": 1}, openAlerts(metrics))
+	// Severities not seen yet are series at zero, so that their first record is an increase.
+	assert.Equal(t, 10, countPoints(metrics, "securityalerts.records"), "5 severities × (alarm, event)")
+	assert.Zero(t, sumValue(metrics, "securityalerts.records", map[string]string{"kind": "alarm", "severity": "critical"}))
+}
+
+func TestRequestDurationHistogramInCollectorTelemetry(t *testing.T) {
+	usm := newFakeUSM(t)
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	logs := &consumertest.LogsSink{}
+	stop := runWith(t, metadatatest.NewSettings(tt), testConfig(usm.URL), componenttest.NewNopHost(), logs, nil)
+	require.Eventually(t, func() bool { return logs.LogRecordCount() >= 4 }, 10*time.Second, 20*time.Millisecond)
+	stop()
+
+	got, err := tt.GetMetric("otelcol_receiver_securityalerts_api_request_duration")
+	require.NoError(t, err)
+	hist, ok := got.Data.(metricdata.Histogram[float64])
+	require.True(t, ok, "%T is not a histogram", got.Data)
+	var ok200 uint64
+	for _, dp := range hist.DataPoints {
+		source, _ := dp.Attributes.Value("source")
+		status, _ := dp.Attributes.Value("http.response.status_code")
+		assert.Equal(t, "usm_anywhere", source.AsString())
+		if status.AsInt64() == 200 {
+			ok200 += dp.Count
+		}
+	}
+	assert.GreaterOrEqual(t, ok200, uint64(2), "one page of alarms and one of events at least")
+}
+
+// countPoints is the number of data points of a sum in the newest emission.
+func countPoints(sink *consumertest.MetricsSink, name string) int {
+	n := 0
+	latestMetric(sink, name, func(m pmetric.Metric) { n += m.Sum().DataPoints().Len() })
+	return n
 }
 
 // sumValue is the newest value of a cumulative sum's data points that carry attrs.

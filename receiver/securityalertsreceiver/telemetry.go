@@ -5,6 +5,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.uber.org/zap"
 
@@ -22,6 +25,10 @@ type telemetry struct {
 	requests map[requestKey]int64
 	seconds  map[string]float64 // source → time spent in requests
 	drops    map[dropKey]int64
+
+	// durations is the request duration histogram of the collector's own telemetry; nil until
+	// the receiver starts.
+	durations *metadata.TelemetryBuilder
 }
 
 type (
@@ -67,6 +74,15 @@ func (t *telemetry) delivered(source string, records []record.Record) {
 	defer t.mu.Unlock()
 	for _, r := range records {
 		res := resourceKey{source, r.Tenant}
+		if _, known := t.risk[riskKey{res, r.Kind}]; !known {
+			// Every severity's series starts at zero as soon as its kind is seen: a series born
+			// with its first count shows no increase, and an alert on rate() or increase() would
+			// miss the first critical record of a tenant.
+			for _, severity := range record.Severities {
+				t.records[recordKey{res, r.Kind, severity}] += 0
+			}
+			t.risk[riskKey{res, r.Kind}] += 0
+		}
 		t.records[recordKey{res, r.Kind, r.Severity}]++
 		t.risk[riskKey{res, r.Kind}] += r.Severity.RiskWeight()
 	}
@@ -80,11 +96,17 @@ func (t *telemetry) dropped(source string, reason engine.DropReason, n int) {
 
 // observer returns the apiclient callback that counts a source's requests.
 func (t *telemetry) observer(source string) func(status int, took time.Duration) {
+	attrs := func(status int) metric.MeasurementOption {
+		return metric.WithAttributes(attribute.String("source", source), attribute.Int("http.response.status_code", status))
+	}
 	return func(status int, took time.Duration) {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		t.requests[requestKey{source, status}]++
 		t.seconds[source] += took.Seconds()
+		if t.durations != nil {
+			t.durations.ReceiverSecurityalertsAPIRequestDuration.Record(context.Background(), took.Seconds(), attrs(status))
+		}
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -18,8 +17,7 @@ import (
 
 // collectorBinary is the distribution built by `make build` (OCB), the same binary users run.
 func collectorBinary(t *testing.T) string {
-	_, file, _, _ := runtime.Caller(0)
-	bin := filepath.Join(filepath.Dir(file), "..", "..", "bin", "otelcol-securityalerts")
+	bin := filepath.Join(repoRoot(), "bin", "otelcol-securityalerts")
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("%s not found: run `make build` (make integration-test does)", bin)
 	}

@@ -7,27 +7,30 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
-var yamlBlock = regexp.MustCompile("(?s)```yaml\n(.*?)```")
+var (
+	yamlBlock = regexp.MustCompile("(?s)```yaml\n(.*?)```")
+	// wholeConfig tells a complete collector configuration from a fragment: it defines receivers
+	// and has a service section.
+	wholeConfig = regexp.MustCompile(`(?ms)^receivers:.*^service:`)
+)
 
 // TestDocumentedConfigsValidate runs the built collector's own `validate` command on every complete
 // configuration the README shows and on the one `make run` uses, so the docs cannot drift from the
 // code: a renamed key or a tightened check fails here.
 func TestDocumentedConfigsValidate(t *testing.T) {
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
+	root := repoRoot()
 	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
 	require.NoError(t, err)
 
 	configs := map[string]string{"testdata/run-config.yaml": filepath.Join(root, "testdata", "run-config.yaml")}
 	for i, m := range yamlBlock.FindAllStringSubmatch(string(readme), -1) {
-		if !regexp.MustCompile(`(?m)^service:`).MatchString(m[1]) {
+		if !wholeConfig.MatchString(m[1]) {
 			continue // a fragment, not a whole collector configuration
 		}
 		path := filepath.Join(t.TempDir(), "readme.yaml")
