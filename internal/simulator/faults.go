@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -26,6 +27,12 @@ type Faults struct {
 	TruncateBody float64
 	// ForeignNextHost, e.g. "127.0.0.2:9", is put in next-page links instead of our host.
 	ForeignNextHost string
+	// ResetRate is the probability of dropping the connection without an answer (a TCP reset).
+	ResetRate float64
+	// StallRate is the probability of holding the response back for StallFor before answering,
+	// long enough for a client's timeout to give up first.
+	StallRate float64
+	StallFor  time.Duration
 	// Delay is added before every response.
 	Delay time.Duration
 	// RevokeEvery revokes all tokens periodically.
@@ -37,7 +44,7 @@ func (f Faults) Validate() error {
 	for _, p := range []struct {
 		name  string
 		value float64
-	}{{"rate_429", f.Rate429}, {"rate_500", f.Rate500}, {"truncate_body", f.TruncateBody}} {
+	}{{"rate_429", f.Rate429}, {"rate_500", f.Rate500}, {"truncate_body", f.TruncateBody}, {"reset_rate", f.ResetRate}, {"stall_rate", f.StallRate}} {
 		if p.value < 0 || p.value > 1 {
 			return fmt.Errorf("%s: probability %v is outside [0, 1]", p.name, p.value)
 		}
@@ -45,8 +52,8 @@ func (f Faults) Validate() error {
 	if f.Rate429+f.Rate500 > 1 {
 		return errors.New("rate_429 + rate_500 exceed 1")
 	}
-	if f.RetryAfterSeconds < 0 || f.Delay < 0 || f.RevokeEvery < 0 {
-		return errors.New("retry_after_seconds, delay and revoke_every must not be negative")
+	if f.RetryAfterSeconds < 0 || f.Delay < 0 || f.RevokeEvery < 0 || f.StallFor < 0 {
+		return errors.New("retry_after_seconds, delay, stall_for and revoke_every must not be negative")
 	}
 	return nil
 }
@@ -57,6 +64,9 @@ type faultsJSON struct {
 	RetryAfterSeconds int     `json:"retry_after_seconds"`
 	Rate500           float64 `json:"rate_500"`
 	TruncateBody      float64 `json:"truncate_body"`
+	ResetRate         float64 `json:"reset_rate"`
+	StallRate         float64 `json:"stall_rate"`
+	StallFor          string  `json:"stall_for"`
 	ForeignNextHost   string  `json:"foreign_next_host"`
 	Delay             string  `json:"delay"`
 	RevokeEvery       string  `json:"revoke_every"`
@@ -66,8 +76,8 @@ type faultsJSON struct {
 func (f Faults) MarshalJSON() ([]byte, error) {
 	return json.Marshal(faultsJSON{
 		Rate429: f.Rate429, RetryAfterSeconds: f.RetryAfterSeconds, Rate500: f.Rate500,
-		TruncateBody: f.TruncateBody, ForeignNextHost: f.ForeignNextHost,
-		Delay: f.Delay.String(), RevokeEvery: f.RevokeEvery.String(),
+		TruncateBody: f.TruncateBody, ResetRate: f.ResetRate, StallRate: f.StallRate, StallFor: f.StallFor.String(),
+		ForeignNextHost: f.ForeignNextHost, Delay: f.Delay.String(), RevokeEvery: f.RevokeEvery.String(),
 	})
 }
 
@@ -87,10 +97,14 @@ func (f *Faults) UnmarshalJSON(data []byte) error {
 	if err != nil {
 		return err
 	}
+	stallFor, err := parseDuration("stall_for", w.StallFor)
+	if err != nil {
+		return err
+	}
 	*f = Faults{
 		Rate429: w.Rate429, RetryAfterSeconds: w.RetryAfterSeconds, Rate500: w.Rate500,
-		TruncateBody: w.TruncateBody, ForeignNextHost: w.ForeignNextHost,
-		Delay: delay, RevokeEvery: revokeEvery,
+		TruncateBody: w.TruncateBody, ResetRate: w.ResetRate, StallRate: w.StallRate, StallFor: stallFor,
+		ForeignNextHost: w.ForeignNextHost, Delay: delay, RevokeEvery: revokeEvery,
 	}
 	return nil
 }
@@ -113,6 +127,8 @@ const (
 	fault429
 	fault500
 	faultTruncate
+	faultReset
+	faultStall
 )
 
 // faultInjector holds the faults in force and the seeded dice that decide which request gets one.
@@ -151,7 +167,7 @@ func (fi *faultInjector) get() Faults {
 func (fi *faultInjector) pick(f Faults) faultKind {
 	fi.mu.Lock()
 	defer fi.mu.Unlock()
-	roll, cut := fi.rng.Float64(), fi.rng.Float64()
+	roll, cut, reset, stall := fi.rng.Float64(), fi.rng.Float64(), fi.rng.Float64(), fi.rng.Float64()
 	switch {
 	case roll < f.Rate429:
 		return fault429
@@ -159,6 +175,10 @@ func (fi *faultInjector) pick(f Faults) faultKind {
 		return fault500
 	case cut < f.TruncateBody:
 		return faultTruncate
+	case reset < f.ResetRate:
+		return faultReset
+	case stall < f.StallRate:
+		return faultStall
 	}
 	return noFault
 }
@@ -201,4 +221,17 @@ func (b *bufferedResponse) WriteHeader(status int) {
 func (b *bufferedResponse) Write(p []byte) (int, error) {
 	b.wroteHeader = true
 	return b.body.Write(p)
+}
+
+// resetConnection drops the client's connection without an answer: SO_LINGER 0 makes the close
+// a TCP reset, as a crashing load balancer sends.
+func resetConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler) // cannot hijack (HTTP/2): abort the stream instead
+	}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		_ = tcp.SetLinger(0)
+	}
+	_ = conn.Close()
 }

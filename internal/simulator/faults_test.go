@@ -127,11 +127,11 @@ func TestFaultsOverHTTP(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, c.base+"/_sim/faults", strings.NewReader(body))
 		return c.do(req)
 	}
-	resp := post(`{"rate_429": 0.5, "retry_after_seconds": 3, "delay": "20ms", "revoke_every": "1m", "foreign_next_host": "127.0.0.2:9"}`)
+	resp := post(`{"rate_429": 0.5, "retry_after_seconds": 3, "reset_rate": 0.1, "stall_rate": 0.2, "stall_for": "3s", "delay": "20ms", "revoke_every": "1m", "foreign_next_host": "127.0.0.2:9"}`)
 	if resp.status != http.StatusOK {
 		t.Fatalf("POST /_sim/faults: %d %s", resp.status, resp.body)
 	}
-	want := Faults{Rate429: 0.5, RetryAfterSeconds: 3, Delay: 20 * time.Millisecond, RevokeEvery: time.Minute, ForeignNextHost: "127.0.0.2:9"}
+	want := Faults{Rate429: 0.5, RetryAfterSeconds: 3, ResetRate: 0.1, StallRate: 0.2, StallFor: 3 * time.Second, Delay: 20 * time.Millisecond, RevokeEvery: time.Minute, ForeignNextHost: "127.0.0.2:9"}
 	if got := sim.Faults(); got != want {
 		t.Errorf("faults in force %+v, want %+v", got, want)
 	}
@@ -172,5 +172,37 @@ func TestRateLimit(t *testing.T) {
 	// The limit is per API client; the token endpoint is not limited.
 	for range 10 {
 		c.token()
+	}
+}
+
+func TestResetFaultDropsTheConnection(t *testing.T) {
+	sim, c := start(t, Options{Seed: 16, Backlog: 5})
+	token := c.token()
+	sim.SetFaults(Faults{ResetRate: 1})
+	req, _ := http.NewRequest(http.MethodGet, c.base+"/api/2.0/alarms", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if resp, err := c.http.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("got a %d answer, want the connection dropped", resp.StatusCode)
+	}
+	if sim.Stats().Faults["reset"] == 0 {
+		t.Error("stats count no reset")
+	}
+}
+
+func TestStallFaultOutlastsTheClientTimeout(t *testing.T) {
+	sim, c := start(t, Options{Seed: 17, Backlog: 5})
+	token := c.token()
+	sim.SetFaults(Faults{StallRate: 1, StallFor: time.Minute})
+	client := &http.Client{Timeout: 100 * time.Millisecond}
+	req, _ := http.NewRequest(http.MethodGet, c.base+"/api/2.0/alarms", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if resp, err := client.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("got a %d answer within the client's timeout, want a stall", resp.StatusCode)
+	}
+	sim.SetFaults(Faults{StallRate: 1, StallFor: 10 * time.Millisecond})
+	if resp := c.get("/api/2.0/alarms", token); resp.status != http.StatusOK {
+		t.Errorf("a short stall ended in %d, want the page", resp.status)
 	}
 }

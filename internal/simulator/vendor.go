@@ -67,6 +67,17 @@ func (s *Simulator) dataMiddleware(v vendor) func(http.HandlerFunc) http.Handler
 			case fault500:
 				s.stats.addFault("rate_500")
 				v.writeError(w, r, http.StatusInternalServerError, "Internal Server Error")
+			case faultReset:
+				s.stats.addFault("reset")
+				resetConnection(w)
+			case faultStall:
+				s.stats.addFault("stall")
+				select {
+				case <-time.After(f.StallFor):
+					next(w, r)
+				case <-r.Context().Done(): // the client gave up, as intended
+				case <-s.done:
+				}
 			case faultTruncate:
 				resp := buffer(next, r)
 				if resp.status == http.StatusOK {
