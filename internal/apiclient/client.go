@@ -128,7 +128,7 @@ func (c *Client) Do(ctx context.Context, method, rawURL, contentType string, bod
 			continue
 		}
 		if resp.status < 200 || resp.status > 299 {
-			return nil, classify(newHTTPError(method, u, resp))
+			return nil, classify(newHTTPError(method, u, resp, auth))
 		}
 		return resp.body, nil
 	}

@@ -2,6 +2,7 @@ package apiclient
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -748,4 +749,44 @@ func tokenFor(now time.Time, lifetime, left time.Duration) *oauth2.Token {
 		tok.Expiry = now.Add(left)
 	}
 	return tok
+}
+
+// Some servers echo the request in their error pages; what they echo must not reach our errors
+// (and so our logs).
+func TestEchoedCredentialsAreScrubbedFromErrors(t *testing.T) {
+	const clientSecret = "s3cret-client-value"
+	var token string
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			_, pass, _ := r.BasicAuth()
+			if r.URL.Query().Get("refuse") != "" {
+				http.Error(w, "bad client, secret was "+pass+" header was "+r.Header.Get("Authorization"), http.StatusUnauthorized)
+				return
+			}
+			token = "tok-" + strings.Repeat("x", 20)
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"access_token":%q,"token_type":"bearer","expires_in":900}`, token)
+			return
+		}
+		http.Error(w, "upstream trouble for request with Authorization: "+r.Header.Get("Authorization"), http.StatusBadGateway)
+	}))
+	t.Cleanup(echo.Close)
+
+	c, err := New(Options{Endpoint: echo.URL, HTTPClient: echo.Client(),
+		Credentials: NewClientCredentials(echo.Client(), echo.URL+"/token", "id", clientSecret, time.Minute)})
+	require.NoError(t, err)
+	_, err = c.Get(context.Background(), c.URL("/alarms", nil))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "upstream trouble", "the server's text is kept")
+	assert.NotContains(t, err.Error(), token)
+	assert.NotContains(t, err.Error(), "tok-")
+
+	refused, err := New(Options{Endpoint: echo.URL, HTTPClient: echo.Client(),
+		Credentials: NewClientCredentials(echo.Client(), echo.URL+"/token?refuse=1", "id", clientSecret, time.Minute)})
+	require.NoError(t, err)
+	_, err = refused.Get(context.Background(), refused.URL("/alarms", nil))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "bad client")
+	assert.NotContains(t, err.Error(), clientSecret)
+	assert.NotContains(t, err.Error(), base64.StdEncoding.EncodeToString([]byte("id:"+clientSecret)))
 }

@@ -50,8 +50,10 @@ func (e *HTTPError) Unwrap() error {
 
 const maxDetail = 512
 
-func newHTTPError(method string, u *url.URL, resp *response) *HTTPError {
-	detail := strings.TrimSpace(string(resp.body))
+// newHTTPError describes a failed answer. auth, the Authorization header the request carried,
+// is cut out of the server's text: some servers echo the request in their error pages.
+func newHTTPError(method string, u *url.URL, resp *response, auth string) *HTTPError {
+	detail := scrub(strings.TrimSpace(string(resp.body)), auth, strings.TrimSpace(strings.TrimPrefix(auth, "Bearer ")))
 	if len(detail) > maxDetail {
 		detail = detail[:maxDetail] + "…"
 	}
@@ -59,6 +61,16 @@ func newHTTPError(method string, u *url.URL, resp *response) *HTTPError {
 		Method: method, URL: redact(u), Status: resp.status, Detail: detail,
 		RetryAfter: parseRetryAfter(resp.header.Get("Retry-After"), time.Now()),
 	}
+}
+
+// scrub replaces every occurrence of the secrets in text.
+func scrub(text string, secrets ...string) string {
+	for _, s := range secrets {
+		if s != "" {
+			text = strings.ReplaceAll(text, s, "[REDACTED]")
+		}
+	}
+	return text
 }
 
 // classify marks the answers that repeating cannot fix as permanent: client errors other than

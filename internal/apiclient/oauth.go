@@ -2,6 +2,7 @@ package apiclient
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
@@ -54,7 +55,7 @@ func (c *ClientCredentials) Authorization(ctx context.Context) (string, error) {
 		fetched := time.Now()
 		tok, err := c.config.Token(context.WithValue(ctx, oauth2.HTTPClient, c.http))
 		if err != nil {
-			return "", classifyTokenError(err)
+			return "", c.classifyTokenError(err)
 		}
 		c.token, c.fetched = tok, fetched
 	}
@@ -82,17 +83,21 @@ func (c *ClientCredentials) Invalidate(refused string) {
 }
 
 // classifyTokenError makes rejected credentials permanent (retrying cannot fix a wrong secret)
-// and keeps server-side and network failures retryable.
-func classifyTokenError(err error) error {
+// and keeps server-side and network failures retryable. The token endpoint's answer is part of
+// the message, minus the client secret should the server echo it.
+func (c *ClientCredentials) classifyTokenError(err error) error {
 	var foreign *ForeignOriginError
 	if errors.As(err, &foreign) {
 		return permanent(foreign)
 	}
 	var re *oauth2.RetrieveError
-	if errors.As(err, &re) && re.Response != nil {
-		if s := re.Response.StatusCode; s != http.StatusTooManyRequests && s != http.StatusRequestTimeout && s < 500 {
-			return permanent(errors.New("token request refused: " + re.Error()))
-		}
+	if !errors.As(err, &re) || re.Response == nil {
+		return err
 	}
-	return err
+	basic := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(c.config.ClientID) + ":" + url.QueryEscape(c.config.ClientSecret)))
+	msg := "token request refused: " + scrub(re.Error(), c.config.ClientSecret, basic)
+	if s := re.Response.StatusCode; s != http.StatusTooManyRequests && s != http.StatusRequestTimeout && s < 500 {
+		return permanent(errors.New(msg))
+	}
+	return errors.New(msg)
 }

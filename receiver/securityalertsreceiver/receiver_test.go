@@ -117,7 +117,9 @@ func testConfig(endpoint string) *Config {
 // run starts the receiver for the given pipelines and returns its shutdown.
 func run(t *testing.T, cfg *Config, host component.Host, logs consumer.Logs, metrics consumer.Metrics) func() {
 	t.Helper()
-	return runWith(t, receivertest.NewNopSettings(metadata.Type), cfg, host, logs, metrics)
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.Logger = zaptest.NewLogger(t)
+	return runWith(t, set, cfg, host, logs, metrics)
 }
 
 func runWith(t *testing.T, set receiver.Settings, cfg *Config, host component.Host, logs consumer.Logs, metrics consumer.Metrics) func() {
@@ -125,7 +127,6 @@ func runWith(t *testing.T, set receiver.Settings, cfg *Config, host component.Ho
 	f := NewFactory()
 	// A stable id, as in a collector config: storage keys (and so checkpoints) derive from it.
 	set.ID = component.NewID(metadata.Type)
-	set.Logger = zaptest.NewLogger(t)
 	var comps []component.Component
 	if logs != nil {
 		r, err := f.CreateLogs(context.Background(), set, cfg, logs)

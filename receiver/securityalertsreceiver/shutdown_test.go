@@ -1,0 +1,109 @@
+package securityalertsreceiver
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/securityalerts/securityalerts/internal/simulator"
+)
+
+// Shutdown while a page is in flight abandons that page: it returns while the server still holds
+// the request, the checkpoint stays at the last accepted page, and a restart delivers the rest.
+func TestShutdownAbandonsThePageInFlight(t *testing.T) {
+	sim := simulator.New(simulator.Options{Seed: 6, Backlog: 60, Lookback: time.Hour})
+	t.Cleanup(sim.Close)
+	var holdSecondPage atomic.Bool
+	holdSecondPage.Store(true)
+	held := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if holdSecondPage.Load() && r.URL.Path == "/api/2.0/alarms" && r.URL.Query().Get("page") == "1" {
+			select {
+			case held <- struct{}{}:
+			default:
+			}
+			<-r.Context().Done() // until the client gives up
+			return
+		}
+		sim.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+
+	dir := t.TempDir()
+	host, storageID := fileStorageHost(t, dir)
+	cfg := simConfig(srv.URL)
+	cfg.Storage = &storageID
+	cfg.USMAnywhere.Get().Events.Enabled = false
+	cfg.USMAnywhere.Get().PageSize = 20
+	logs := &consumertest.LogsSink{}
+	stop := run(t, cfg, host, logs, nil)
+	select {
+	case <-held:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second page was never requested")
+	}
+
+	stopped := make(chan struct{})
+	go func() {
+		stop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second): // the collector's default shutdown budget is far longer
+		t.Fatal("Shutdown waits for a response that never comes")
+	}
+	assert.Equal(t, 20, logs.LogRecordCount(), "only the first page was delivered")
+	cp := storedCheckpoint(t, dir, "usm_anywhere/alarms")
+	require.NotNil(t, cp)
+	var newest time.Time
+	for _, lr := range allLogRecords(logs) {
+		if ts := lr.Timestamp().AsTime(); ts.After(newest) {
+			newest = ts
+		}
+	}
+	assert.True(t, cp.Watermark.Equal(newest), "checkpoint %s is not the first page's newest record %s", cp.Watermark, newest)
+
+	holdSecondPage.Store(false)
+	host, _ = fileStorageHost(t, dir)
+	rest := &consumertest.LogsSink{}
+	stop = run(t, cfg, host, rest, nil)
+	defer stop()
+	require.Eventually(t, func() bool {
+		return logs.LogRecordCount()+rest.LogRecordCount() >= len(sim.IDs("usm_anywhere", "alarm"))
+	}, 10*time.Second, 20*time.Millisecond)
+	seen := map[string]bool{}
+	for _, sink := range []*consumertest.LogsSink{logs, rest} {
+		for _, lr := range allLogRecords(sink) {
+			id, _ := lr.Attributes().Get(attrID)
+			seen[id.Str()] = true
+		}
+	}
+	for _, id := range sim.IDs("usm_anywhere", "alarm") {
+		assert.True(t, seen[id], "alarm %s lost across the shutdown", id)
+	}
+}
+
+func allLogRecords(sink *consumertest.LogsSink) []plog.LogRecord {
+	var out []plog.LogRecord
+	for _, logs := range sink.AllLogs() {
+		rls := logs.ResourceLogs()
+		for i := 0; i < rls.Len(); i++ {
+			sls := rls.At(i).ScopeLogs()
+			for j := 0; j < sls.Len(); j++ {
+				lrs := sls.At(j).LogRecords()
+				for k := 0; k < lrs.Len(); k++ {
+					out = append(out, lrs.At(k))
+				}
+			}
+		}
+	}
+	return out
+}
