@@ -461,3 +461,34 @@ func TestFanOutDoesNotShareParameters(t *testing.T) {
 	sets[0].params.Set("b", "mutated")
 	assert.Equal(t, "x", sets[1].params.Get("b"))
 }
+
+func TestSourcePrefixAndTenantOverrides(t *testing.T) {
+	srv := newUSMServer(t, map[string]string{
+		"/api/2.0/events?page=0": `{"_embedded":{"events":[{"uuid":"e1"}]}}`,
+	})
+	api := newAPI(t, srv.Server)
+	var connects atomic.Int32
+	connect := func(context.Context) (*apiclient.Client, error) {
+		if connects.Add(1) == 1 {
+			return nil, fmt.Errorf("deployment not listed yet")
+		}
+		return api, nil
+	}
+	streams := NewConnectedStreams(connect, Config{
+		PageSize: 10, Events: StreamConfig{Enabled: true, Filters: map[string][]string{"plugin": {"A", "B"}}},
+		Source: "usm_central", StreamPrefix: "usm_central/acme/", Tenant: "acme.alienvault.cloud",
+	})
+	assert.Equal(t, []string{"usm_central/acme/events?plugin=A", "usm_central/acme/events?plugin=B"}, streamNames(streams))
+	s := streams[0]
+	assert.Equal(t, "usm_central", s.Source())
+
+	_, err := s.Fetch(context.Background(), engine.Query{Since: t0})
+	require.ErrorContains(t, err, "not listed yet", "a client that cannot be built fails the fetch, not the start")
+	assert.Empty(t, srv.Requests())
+
+	page, err := s.Fetch(context.Background(), engine.Query{Since: t0})
+	require.NoError(t, err)
+	require.Len(t, page.Records, 1)
+	assert.Equal(t, "acme.alienvault.cloud", page.Records[0].Tenant)
+	assert.Equal(t, "A", srv.Requests()[0].URL.Query().Get("plugin"))
+}
