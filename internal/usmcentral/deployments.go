@@ -174,7 +174,9 @@ func (d *Directory) findLocked(name string) (Deployment, bool) {
 
 // Watched applies Include and Exclude.
 func (d *Directory) Watched(dep Deployment) bool {
-	in := func(names []string) bool { return slices.ContainsFunc(names, func(n string) bool { return named(dep, n) }) }
+	in := func(names []string) bool {
+		return slices.ContainsFunc(names, func(n string) bool { return named(dep, n) })
+	}
 	return (len(d.cfg.Include) == 0 || in(d.cfg.Include)) && !in(d.cfg.Exclude)
 }
 
