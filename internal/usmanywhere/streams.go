@@ -39,17 +39,16 @@ type Config struct {
 	PageSize int
 	Alarms   StreamConfig
 	Events   StreamConfig
-	// Source, StreamPrefix and Tenant, when set, replace the source key, the start of the stream
-	// names ("usm_anywhere/") and the endpoint's host as the records' tenant: USM Central polls a
-	// deployment's own API under its source, with names of its own and the deployment as tenant.
+	// Source and StreamPrefix, when set, replace the source key and the start of the stream names
+	// ("usm_anywhere/"): USM Central polls a deployment's own API under its source and names.
 	Source       string
 	StreamPrefix string
-	Tenant       string
 }
 
-// Connect returns the client of the API; streams call it before every request, so that a client
-// whose endpoint is only known once the network answers is built on first use, not at start.
-type Connect func(ctx context.Context) (*apiclient.Client, error)
+// Connect returns the client of the API and the tenant its records belong to (empty: the
+// endpoint's host). Streams call it before every request, so that a client whose endpoint or
+// tenant is only known once the network answers is built on first use, not at start.
+type Connect func(ctx context.Context) (api *apiclient.Client, tenant string, err error)
 
 // ReservedParams are set by the receiver itself; a filter may not override them.
 var ReservedParams = []string{
@@ -59,7 +58,7 @@ var ReservedParams = []string{
 
 // NewStreams returns the streams cfg asks for.
 func NewStreams(api *apiclient.Client, cfg Config) []engine.Stream {
-	return NewConnectedStreams(func(context.Context) (*apiclient.Client, error) { return api, nil }, cfg)
+	return NewConnectedStreams(func(context.Context) (*apiclient.Client, string, error) { return api, "", nil }, cfg)
 }
 
 // NewConnectedStreams is NewStreams for a client built on first use.
@@ -117,7 +116,7 @@ func (s *stream) Name() string {
 func (s *stream) Source() string { return s.cfg.Source }
 
 func (s *stream) Fetch(ctx context.Context, q engine.Query) (engine.Page, error) {
-	api, err := s.connect(ctx)
+	api, tenant, err := s.connect(ctx)
 	if err != nil {
 		return engine.Page{}, err
 	}
@@ -131,7 +130,10 @@ func (s *stream) Fetch(ctx context.Context, q engine.Query) (engine.Page, error)
 		return engine.Page{}, err
 	}
 	page := engine.Page{}
-	page.Records, page.Malformed = s.records(api, &resp)
+	if tenant == "" {
+		tenant = api.Host()
+	}
+	page.Records, page.Malformed = s.records(&resp, tenant)
 	if href := resp.NextHref(); href != "" {
 		next, err := api.Resolve(href)
 		if err != nil {
@@ -155,12 +157,8 @@ func (s *stream) pageURL(api *apiclient.Client, q engine.Query) string {
 }
 
 // records converts the embedded list; items that are not JSON objects are counted, not emitted.
-func (s *stream) records(api *apiclient.Client, resp *usm.HALPage) (records []record.Record, malformed int) {
+func (s *stream) records(resp *usm.HALPage, tenant string) (records []record.Record, malformed int) {
 	objects, malformed := usm.Objects(resp.Items(s.list.embedded...))
-	tenant := s.cfg.Tenant
-	if tenant == "" {
-		tenant = api.Host()
-	}
 	records = make([]record.Record, 0, len(objects))
 	for _, obj := range objects {
 		records = append(records, usm.Convert(obj, s.list.kind, tenant))

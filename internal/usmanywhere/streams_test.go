@@ -462,21 +462,21 @@ func TestFanOutDoesNotShareParameters(t *testing.T) {
 	assert.Equal(t, "x", sets[1].params.Get("b"))
 }
 
-func TestSourcePrefixAndTenantOverrides(t *testing.T) {
+func TestSourcePrefixAndConnectedTenant(t *testing.T) {
 	srv := newUSMServer(t, map[string]string{
 		"/api/2.0/events?page=0": `{"_embedded":{"events":[{"uuid":"e1"}]}}`,
 	})
 	api := newAPI(t, srv.Server)
 	var connects atomic.Int32
-	connect := func(context.Context) (*apiclient.Client, error) {
+	connect := func(context.Context) (*apiclient.Client, string, error) {
 		if connects.Add(1) == 1 {
-			return nil, fmt.Errorf("deployment not listed yet")
+			return nil, "", fmt.Errorf("deployment not listed yet")
 		}
-		return api, nil
+		return api, "acme.alienvault.cloud", nil
 	}
 	streams := NewConnectedStreams(connect, Config{
 		PageSize: 10, Events: StreamConfig{Enabled: true, Filters: map[string][]string{"plugin": {"A", "B"}}},
-		Source: "usm_central", StreamPrefix: "usm_central/acme/", Tenant: "acme.alienvault.cloud",
+		Source: "usm_central", StreamPrefix: "usm_central/acme/",
 	})
 	assert.Equal(t, []string{"usm_central/acme/events?plugin=A", "usm_central/acme/events?plugin=B"}, streamNames(streams))
 	s := streams[0]
