@@ -356,4 +356,3 @@ func gaugePoints(sink *consumertest.MetricsSink, name, attr string) map[string]i
 	}
 	return out
 }
-
