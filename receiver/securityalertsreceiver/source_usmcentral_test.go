@@ -20,6 +20,8 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/securityalerts/securityalerts/internal/simulator"
 )
 
 func TestUSMCentralConfigLoads(t *testing.T) {
@@ -355,4 +357,35 @@ func gaugePoints(sink *consumertest.MetricsSink, name, attr string) map[string]i
 		}
 	}
 	return out
+}
+
+func TestUSMCentralAgainstSimulator(t *testing.T) {
+	sim := simulator.New(simulator.Options{Seed: 9, Backlog: 120, Lookback: time.Hour})
+	t.Cleanup(sim.Close)
+	base, err := sim.Start("127.0.0.1:0")
+	require.NoError(t, err)
+	sim.SetFaults(simulator.Faults{Rate429: 0.1, Rate500: 0.1, TruncateBody: 0.1})
+
+	cfg, central := centralTestConfig(base)
+	central.ClientID, central.ClientSecret = "sim-client", "sim-secret"
+	central.PageSize = 25
+	central.Deployments.Exclude = nil
+	cfg.RetryOnFailure.MaxElapsedTime = 0 // retry until it works: the faults are random
+	logs := &consumertest.LogsSink{}
+	stop := run(t, cfg, componenttest.NewNopHost(), logs, nil)
+	want := len(sim.IDs("usm_central", "alarm")) + len(sim.IDs("usm_central", "event"))
+	require.Eventually(t, func() bool { return logs.LogRecordCount() >= want }, 20*time.Second, 20*time.Millisecond)
+	stop()
+
+	got := map[string][]string{}
+	tenants := map[string]bool{}
+	for _, r := range emittedRecords(t, logs.AllLogs()) {
+		got[r.kind] = append(got[r.kind], r.id)
+		tenants[r.tenant+" "+r.name] = true
+	}
+	for _, kind := range []string{"alarm", "event"} {
+		assert.ElementsMatch(t, sim.IDs("usm_central", kind), got[kind], "%s: every record once", kind)
+	}
+	assert.Equal(t, map[string]bool{"acme.alienvault.cloud ACME Corp": true, "globex.alienvault.cloud Globex Corporation": true}, tenants)
+	assert.Positive(t, sim.Stats().Faults["rate_500"])
 }
