@@ -1,7 +1,6 @@
 package usmcentral
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/securityalerts/securityalerts/internal/apiclient"
 	"github.com/securityalerts/securityalerts/internal/engine"
+	"github.com/securityalerts/securityalerts/internal/streamtest"
 )
 
 var t0 = time.Date(2021, 7, 28, 22, 20, 17, 0, time.UTC)
@@ -104,15 +104,9 @@ const deploymentsJSON = `[
 	 "type":"USM Anywhere","connectionStatus":"connected","authorized":false}
 ]`
 
+// newAPI returns a client of srv authenticating like the receiver does.
 func newAPI(t *testing.T, srv *httptest.Server) *apiclient.Client {
-	t.Helper()
-	api, err := apiclient.New(apiclient.Options{
-		Endpoint:    srv.URL,
-		HTTPClient:  srv.Client(),
-		Credentials: apiclient.NewClientCredentials(srv.Client(), srv.URL+TokenPath, "id", "secret", time.Minute),
-	})
-	require.NoError(t, err)
-	return api
+	return streamtest.NewAPI(t, srv, TokenPath)
 }
 
 var (
@@ -127,33 +121,6 @@ func onlyStream(t *testing.T, srv *consoleServer, cfg Config, dcfg DirectoryConf
 	streams := NewStreams(api, NewDirectory(api, dcfg), cfg)
 	require.Len(t, streams, 1)
 	return streams[0]
-}
-
-// walk fetches pages from since until the last, as the engine does.
-func walk(t *testing.T, s engine.Stream, since time.Time) ([]engine.Page, error) {
-	t.Helper()
-	var out []engine.Page
-	q := engine.Query{Since: since}
-	for range 20 {
-		page, err := s.Fetch(context.Background(), q)
-		out = append(out, page)
-		if err != nil || page.Next == "" {
-			return out, err
-		}
-		q.PageToken = page.Next
-	}
-	t.Fatal("the walk does not end")
-	return nil, nil
-}
-
-func recordIDs(pages []engine.Page) []string {
-	var out []string
-	for _, p := range pages {
-		for _, r := range p.Records {
-			out = append(out, r.ID)
-		}
-	}
-	return out
 }
 
 // alarmResult is one alarm search result of tenant (a subdomain) occurred at t0 + offset ms.

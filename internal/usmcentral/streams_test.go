@@ -13,6 +13,7 @@ import (
 	"github.com/securityalerts/securityalerts/internal/apiclient"
 	"github.com/securityalerts/securityalerts/internal/engine"
 	"github.com/securityalerts/securityalerts/internal/record"
+	"github.com/securityalerts/securityalerts/internal/streamtest"
 )
 
 func TestSearchBody(t *testing.T) {
@@ -72,7 +73,7 @@ func TestPagingIsOneBasedUntilPageTimesSizeReachesTotal(t *testing.T) {
 				all = append(all, alarmResult("a"+strconv.Itoa(i), "acme", int64(i)))
 			}
 			srv := newConsole(t, results(all))
-			pages, err := walk(t, onlyStream(t, srv, alarmsOnly, DirectoryConfig{RefreshEvery: 10}), t0)
+			pages, err := streamtest.Walk(t, onlyStream(t, srv, alarmsOnly, DirectoryConfig{RefreshEvery: 10}), t0)
 			require.NoError(t, err)
 			var asked []int
 			for _, c := range srv.calls() {
@@ -81,7 +82,7 @@ func TestPagingIsOneBasedUntilPageTimesSizeReachesTotal(t *testing.T) {
 				assert.Equal(t, strconv.FormatInt(t0.UnixMilli(), 10), c.body.Range["alarm.timestamp_occured"]["gte"], "every page repeats the walk's bound")
 			}
 			assert.Equal(t, tc.wantPages, asked)
-			assert.Len(t, recordIDs(pages), tc.n)
+			assert.Len(t, streamtest.RecordIDs(pages), tc.n)
 			assert.Empty(t, pages[len(pages)-1].Next)
 		})
 	}
@@ -89,7 +90,7 @@ func TestPagingIsOneBasedUntilPageTimesSizeReachesTotal(t *testing.T) {
 
 func TestEmptyPageEndsTheWalkWhateverTheTotal(t *testing.T) {
 	srv := newConsole(t, func(string, searchRequest) string { return `{"results":[],"total":50}` })
-	pages, err := walk(t, onlyStream(t, srv, alarmsOnly, DirectoryConfig{RefreshEvery: 10}), t0)
+	pages, err := streamtest.Walk(t, onlyStream(t, srv, alarmsOnly, DirectoryConfig{RefreshEvery: 10}), t0)
 	require.NoError(t, err)
 	assert.Len(t, pages, 1)
 }
@@ -102,9 +103,9 @@ func TestTotalAsElasticsearchObject(t *testing.T) {
 		}
 		return `{"results":[` + mustJSON(all[2]) + `],"total":{"value":3,"relation":"eq"}}`
 	})
-	pages, err := walk(t, onlyStream(t, srv, alarmsOnly, DirectoryConfig{RefreshEvery: 10}), t0)
+	pages, err := streamtest.Walk(t, onlyStream(t, srv, alarmsOnly, DirectoryConfig{RefreshEvery: 10}), t0)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"a", "b", "c"}, recordIDs(pages))
+	assert.Equal(t, []string{"a", "b", "c"}, streamtest.RecordIDs(pages))
 }
 
 func TestTenantMapping(t *testing.T) {
@@ -177,10 +178,10 @@ func TestHALShapedAnswersAreRead(t *testing.T) {
 	})
 	srv.setDeployments(`{"_embedded":{"deployments":[{"id":"cn://acme.alienvault.cloud","name":"acme","fqdn":"acme.alienvault.cloud","connectionStatus":"connected"}]}}`, 0)
 	s := onlyStream(t, srv, alarmsOnly, DirectoryConfig{RefreshEvery: 10})
-	pages, err := walk(t, s, t0)
+	pages, err := streamtest.Walk(t, s, t0)
 	require.NoError(t, err)
 	require.Len(t, pages, 2)
-	assert.Equal(t, []string{"h1", "h2", "h3"}, recordIDs(pages))
+	assert.Equal(t, []string{"h1", "h2", "h3"}, streamtest.RecordIDs(pages))
 	assert.Equal(t, 1, pages[0].Malformed)
 	assert.Equal(t, strings.TrimPrefix(srv.URL, "http://"), pages[0].Records[0].Tenant, "without tenantId a record is the console's")
 	assert.Equal(t, "acme.alienvault.cloud", pages[0].Records[1].Tenant, "the HAL deployments list was read")
@@ -221,7 +222,7 @@ func TestIncludeExclude(t *testing.T) {
 			tc.dcfg.RefreshEvery = 10
 			page, err := onlyStream(t, srv, Config{PageSize: 10, Alarms: alarmsOnly.Alarms}, tc.dcfg).Fetch(context.Background(), engine.Query{Since: t0})
 			require.NoError(t, err)
-			assert.Equal(t, tc.want, recordIDs([]engine.Page{page}))
+			assert.Equal(t, tc.want, streamtest.RecordIDs([]engine.Page{page}))
 			assert.Equal(t, t0.Add(3*1e6), page.Through, "records left out still move the checkpoint")
 		})
 	}
@@ -237,13 +238,13 @@ func TestDirectEventsAreSkippedInTheConsoleSearch(t *testing.T) {
 	require.Len(t, streams, 2)
 	page, err := streams[1].Fetch(context.Background(), engine.Query{Since: t0})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"e2"}, recordIDs([]engine.Page{page}), "acme's events come from its own API")
+	assert.Equal(t, []string{"e2"}, streamtest.RecordIDs([]engine.Page{page}), "acme's events come from its own API")
 	srv.answer = func(string, searchRequest) string {
 		return `{"results":[{"id":"a1","tenantId":"cn://acme.alienvault.cloud","alarm":{}}],"total":1}`
 	}
 	page, err = streams[0].Fetch(context.Background(), engine.Query{Since: t0})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"a1"}, recordIDs([]engine.Page{page}), "its alarms still come from the console")
+	assert.Equal(t, []string{"a1"}, streamtest.RecordIDs([]engine.Page{page}), "its alarms still come from the console")
 }
 
 func TestSearchErrors(t *testing.T) {

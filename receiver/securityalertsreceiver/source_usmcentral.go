@@ -77,18 +77,8 @@ var (
 func (c *USMCentralConfig) validate(key string) error {
 	var errs []error
 	errs = append(errs, validateEndpoint(key+".endpoint", c.Endpoint))
-	if c.ClientID == "" {
-		errs = append(errs, keyErr(key+".client_id", errMissing))
-	}
-	if c.ClientSecret == "" {
-		errs = append(errs, keyErr(key+".client_secret", errMissing))
-	}
-	if c.PageSize < 1 || c.PageSize > centralMaxPageSize {
-		errs = append(errs, keyErr(key+".page_size", pageSizeError(centralMaxPageSize)))
-	}
-	if c.RequestsPerSecond <= 0 || c.RequestsPerSecond > centralMaxRequestsPerSecond {
-		errs = append(errs, keyErr(key+".requests_per_second", requestRateError(centralMaxRequestsPerSecond)))
-	}
+	errs = append(errs, validateClientCredentials(key, c.ClientID, string(c.ClientSecret))...)
+	errs = append(errs, validatePaging(key, c.PageSize, centralMaxPageSize, c.RequestsPerSecond, centralMaxRequestsPerSecond)...)
 	if !c.Alarms.Enabled && !c.Events.Enabled && len(c.Deployments.USMAnywhere) == 0 {
 		errs = append(errs, keyErr(key, errNoStreamEnabled))
 	}

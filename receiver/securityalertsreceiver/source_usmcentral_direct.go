@@ -65,18 +65,8 @@ func (d *USMCentralDirectConfig) validate(key string) error {
 	if d.Endpoint != "" {
 		errs = append(errs, validateEndpoint(key+".endpoint", d.Endpoint))
 	}
-	if d.ClientID == "" {
-		errs = append(errs, keyErr(key+".client_id", errMissing))
-	}
-	if d.ClientSecret == "" {
-		errs = append(errs, keyErr(key+".client_secret", errMissing))
-	}
-	if d.PageSize < 1 || d.PageSize > usmMaxPageSize {
-		errs = append(errs, keyErr(key+".page_size", pageSizeError(usmMaxPageSize)))
-	}
-	if d.RequestsPerSecond <= 0 || d.RequestsPerSecond > usmMaxRequestsPerSecond {
-		errs = append(errs, keyErr(key+".requests_per_second", requestRateError(usmMaxRequestsPerSecond)))
-	}
+	errs = append(errs, validateClientCredentials(key, d.ClientID, string(d.ClientSecret))...)
+	errs = append(errs, validatePaging(key, d.PageSize, usmMaxPageSize, d.RequestsPerSecond, usmMaxRequestsPerSecond)...)
 	_, err := filterValues(key+".events.filters", d.Events.Filters, usmanywhere.ReservedParams)
 	return errors.Join(append(errs, err)...)
 }
