@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -375,4 +376,27 @@ func TestUSMCentralAgainstSimulator(t *testing.T) {
 	}
 	assert.Equal(t, map[string]bool{"acme.alienvault.cloud ACME Corp": true, "globex.alienvault.cloud Globex Corporation": true}, tenants)
 	assert.Positive(t, sim.Stats().Faults["rate_500"])
+}
+
+// TestUSMCentralDocumentedConfigValidates keeps docs/sources/usm_central.md's example in step with
+// the configuration.
+func TestUSMCentralDocumentedConfigValidates(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "sources", "usm_central.md"))
+	require.NoError(t, err)
+	_, block, ok := strings.Cut(string(doc), "```yaml\n")
+	require.True(t, ok, "the doc shows no yaml block")
+	block, _, _ = strings.Cut(block, "```")
+	path := filepath.Join(t.TempDir(), "example.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(block), 0o600))
+	cm, err := confmaptest.LoadConf(path)
+	require.NoError(t, err)
+	sub, err := cm.Sub("receivers::securityalerts/central")
+	require.NoError(t, err)
+	cfg := createDefaultConfig().(*Config)
+	require.NoError(t, sub.Unmarshal(cfg))
+	require.NoError(t, confmap.Validate(cfg))
+	c := cfg.USMCentral.Get()
+	assert.Equal(t, []string{"lab"}, c.Deployments.Exclude)
+	assert.Equal(t, map[string][]string{"alarm.suppressed": {"false"}}, c.Alarms.find("alarm"))
+	assert.Equal(t, []string{"acme"}, c.Deployments.USMAnywhere.names())
 }
