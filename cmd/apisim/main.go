@@ -40,7 +40,7 @@ func run(args []string) error {
 	fs.DurationVar(&o.TokenTTL, "token-ttl", 899*time.Second, "lifetime of access tokens")
 	fs.StringVar(&o.ClientID, "client-id", "sim-client", "the accepted OAuth2 client id")
 	fs.StringVar(&o.ClientSecret, "client-secret", "sim-secret", "the accepted OAuth2 client secret")
-	fs.Float64Var(&o.RateLimit, "rate-limit", 0, "GET requests per second per client (0: each vendor's documented limit, USM Anywhere 100; negative: none)")
+	fs.Float64Var(&o.RateLimit, "rate-limit", 0, "data requests per second per client (0: each vendor's documented limit, USM Anywhere 100, USM Central 50; negative: none)")
 	fs.StringVar(&o.EventsEmbeddedKey, "events-embedded-key", "events", "_embedded key of USM Anywhere event lists: events or eventResources")
 	var f simulator.Faults
 	fs.Float64Var(&f.Rate429, "fault-429", 0, "probability of answering a data request 429")

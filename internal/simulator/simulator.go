@@ -43,8 +43,9 @@ type Options struct {
 	// ClientID and ClientSecret are the only accepted credentials. Default sim-client / sim-secret.
 	ClientID     string
 	ClientSecret string
-	// RateLimit is the GET requests per second each API client may send to one vendor before
-	// getting 429s. 0 means the vendor's documented limit (USM Anywhere: 100); negative, no limit.
+	// RateLimit is the data requests per second each API client may send to one vendor before
+	// getting 429s. 0 means the vendor's documented limit (USM Anywhere: 100; USM Central: 50,
+	// its POST limit, as its searches are POSTs); negative, no limit.
 	RateLimit float64
 	// EventsEmbeddedKey is the _embedded key of USM Anywhere's event lists: "events" (default)
 	// or "eventResources", both of which the real API has been seen to use.

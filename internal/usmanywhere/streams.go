@@ -17,6 +17,7 @@ import (
 	"github.com/securityalerts/securityalerts/internal/apiclient"
 	"github.com/securityalerts/securityalerts/internal/engine"
 	"github.com/securityalerts/securityalerts/internal/record"
+	"github.com/securityalerts/securityalerts/internal/usm"
 )
 
 // Source is the source key of the public contract.
@@ -38,7 +39,16 @@ type Config struct {
 	PageSize int
 	Alarms   StreamConfig
 	Events   StreamConfig
+	// Source and StreamPrefix, when set, replace the source key and the start of the stream names
+	// ("usm_anywhere/"): USM Central polls a deployment's own API under its source and names.
+	Source       string
+	StreamPrefix string
 }
+
+// Connect returns the client of the API and the tenant its records belong to (empty: the
+// endpoint's host). Streams call it before every request, so that a client whose endpoint or
+// tenant is only known once the network answers is built on first use, not at start.
+type Connect func(ctx context.Context) (api *apiclient.Client, tenant string, err error)
 
 // ReservedParams are set by the receiver itself; a filter may not override them.
 var ReservedParams = []string{
@@ -48,6 +58,17 @@ var ReservedParams = []string{
 
 // NewStreams returns the streams cfg asks for.
 func NewStreams(api *apiclient.Client, cfg Config) []engine.Stream {
+	return NewConnectedStreams(func(context.Context) (*apiclient.Client, string, error) { return api, "", nil }, cfg)
+}
+
+// NewConnectedStreams is NewStreams for a client built on first use.
+func NewConnectedStreams(connect Connect, cfg Config) []engine.Stream {
+	if cfg.Source == "" {
+		cfg.Source = Source
+	}
+	if cfg.StreamPrefix == "" {
+		cfg.StreamPrefix = Source + "/"
+	}
 	var streams []engine.Stream
 	for _, l := range []struct {
 		cfg  StreamConfig
@@ -57,7 +78,7 @@ func NewStreams(api *apiclient.Client, cfg Config) []engine.Stream {
 			continue
 		}
 		for _, set := range fanOut(l.cfg.Filters) {
-			streams = append(streams, &stream{api: api, list: l.kind, filters: set, pageSize: cfg.PageSize})
+			streams = append(streams, &stream{connect: connect, list: l.kind, filters: set, cfg: cfg})
 		}
 	}
 	return streams
@@ -76,41 +97,45 @@ var (
 )
 
 type stream struct {
-	api      *apiclient.Client
-	list     list
-	filters  filterSet
-	pageSize int
+	connect Connect
+	list    list
+	filters filterSet
+	cfg     Config
 }
 
 // Name is "usm_anywhere/alarms", plus the fanned-out filter values when there are any, e.g.
 // "usm_anywhere/alarms?priority_label=high". It keys the checkpoint: keep it stable.
 func (s *stream) Name() string {
-	name := Source + "/" + strings.TrimPrefix(s.list.path, "/api/2.0/")
+	name := s.cfg.StreamPrefix + strings.TrimPrefix(s.list.path, "/api/2.0/")
 	if len(s.filters.label) > 0 {
 		name += "?" + s.filters.label.Encode()
 	}
 	return name
 }
 
-func (s *stream) Source() string { return Source }
+func (s *stream) Source() string { return s.cfg.Source }
 
 func (s *stream) Fetch(ctx context.Context, q engine.Query) (engine.Page, error) {
-	pageURL, err := s.pageURL(q)
+	api, tenant, err := s.connect(ctx)
 	if err != nil {
 		return engine.Page{}, err
 	}
-	body, err := s.api.Get(ctx, pageURL)
+	pageURL := s.pageURL(api, q)
+	body, err := api.Get(ctx, pageURL)
 	if err != nil {
 		return engine.Page{}, err
 	}
-	var resp halPage
+	var resp usm.HALPage
 	if err := apiclient.DecodeJSON(pageURL, body, &resp); err != nil {
 		return engine.Page{}, err
 	}
 	page := engine.Page{}
-	page.Records, page.Malformed = s.records(resp)
-	if resp.Links.Next != nil && resp.Links.Next.Href != "" {
-		next, err := s.api.Resolve(resp.Links.Next.Href)
+	if tenant == "" {
+		tenant = api.Host()
+	}
+	page.Records, page.Malformed = s.records(&resp, tenant)
+	if href := resp.NextHref(); href != "" {
+		next, err := api.Resolve(href)
 		if err != nil {
 			return page, fmt.Errorf("page %d of %s: %w", resp.Page.Number, s.Name(), err)
 		}
@@ -119,47 +144,24 @@ func (s *stream) Fetch(ctx context.Context, q engine.Query) (engine.Page, error)
 	return page, nil
 }
 
-func (s *stream) pageURL(q engine.Query) (string, error) {
+func (s *stream) pageURL(api *apiclient.Client, q engine.Query) string {
 	if q.PageToken != "" {
-		return q.PageToken, nil
+		return q.PageToken
 	}
 	params := clone(s.filters.params)
 	params.Set("page", "0")
-	params.Set("size", strconv.Itoa(s.pageSize))
+	params.Set("size", strconv.Itoa(s.cfg.PageSize))
 	params.Set("sort", "timestamp_occured,asc")
 	params.Set("timestamp_occured_gte", strconv.FormatInt(q.Since.UnixMilli(), 10))
-	return s.api.URL(s.list.path, params), nil
-}
-
-type halPage struct {
-	Links struct {
-		Next *struct {
-			Href string `json:"href"`
-		} `json:"next"`
-	} `json:"_links"`
-	Embedded map[string][]any `json:"_embedded"`
-	Page     struct {
-		Number int `json:"number"`
-	} `json:"page"`
+	return api.URL(s.list.path, params)
 }
 
 // records converts the embedded list; items that are not JSON objects are counted, not emitted.
-func (s *stream) records(resp halPage) (records []record.Record, malformed int) {
-	var items []any
-	for _, key := range s.list.embedded {
-		if list, ok := resp.Embedded[key]; ok {
-			items = list
-			break
-		}
-	}
-	records = make([]record.Record, 0, len(items))
-	for _, item := range items {
-		obj, ok := item.(map[string]any)
-		if !ok {
-			malformed++
-			continue
-		}
-		records = append(records, convert(obj, s.list.kind, s.api.Host()))
+func (s *stream) records(resp *usm.HALPage, tenant string) (records []record.Record, malformed int) {
+	objects, malformed := usm.Objects(resp.Items(s.list.embedded...))
+	records = make([]record.Record, 0, len(objects))
+	for _, obj := range objects {
+		records = append(records, usm.Convert(obj, s.list.kind, tenant))
 	}
 	return records, malformed
 }

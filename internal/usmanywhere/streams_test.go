@@ -19,6 +19,7 @@ import (
 
 	"github.com/securityalerts/securityalerts/internal/apiclient"
 	"github.com/securityalerts/securityalerts/internal/engine"
+	"github.com/securityalerts/securityalerts/internal/streamtest"
 )
 
 var t0 = time.Date(2018, 2, 6, 15, 48, 54, 0, time.UTC)
@@ -72,14 +73,7 @@ func (s *usmServer) Requests() []*http.Request {
 
 // newAPI returns a client of srv authenticating like the receiver does.
 func newAPI(t *testing.T, srv *httptest.Server) *apiclient.Client {
-	t.Helper()
-	api, err := apiclient.New(apiclient.Options{
-		Endpoint:    srv.URL,
-		HTTPClient:  srv.Client(),
-		Credentials: apiclient.NewClientCredentials(srv.Client(), srv.URL+TokenPath, "id", "secret", time.Minute),
-	})
-	require.NoError(t, err)
-	return api
+	return streamtest.NewAPI(t, srv, TokenPath)
 }
 
 func streamNames(streams []engine.Stream) []string {
@@ -102,33 +96,6 @@ var (
 	alarmsOnly = Config{PageSize: 100, Alarms: StreamConfig{Enabled: true}}
 	eventsOnly = Config{PageSize: 100, Events: StreamConfig{Enabled: true}}
 )
-
-// walk fetches pages from since until the last, as the engine does.
-func walk(t *testing.T, s engine.Stream, since time.Time) ([]engine.Page, error) {
-	t.Helper()
-	var out []engine.Page
-	q := engine.Query{Since: since}
-	for range 20 {
-		page, err := s.Fetch(context.Background(), q)
-		out = append(out, page)
-		if err != nil || page.Next == "" {
-			return out, err
-		}
-		q.PageToken = page.Next
-	}
-	t.Fatal("the walk does not end")
-	return nil, nil
-}
-
-func recordIDs(pages []engine.Page) []string {
-	var out []string
-	for _, p := range pages {
-		for _, r := range p.Records {
-			out = append(out, r.ID)
-		}
-	}
-	return out
-}
 
 func TestFirstPageQuery(t *testing.T) {
 	srv := newUSMServer(t, map[string]string{
@@ -212,10 +179,10 @@ func TestWalkFollowsNextLinksToTheEnd(t *testing.T) {
 			})
 			s := onlyStream(t, newAPI(t, srv.Server), alarmsOnly)
 
-			pages, err := walk(t, s, t0)
+			pages, err := streamtest.Walk(t, s, t0)
 			require.NoError(t, err)
 			require.Len(t, pages, 3)
-			assert.Equal(t, []string{"a", "b", "c", "d", "e"}, recordIDs(pages))
+			assert.Equal(t, []string{"a", "b", "c", "d", "e"}, streamtest.RecordIDs(pages))
 			assert.Empty(t, pages[2].Next)
 			assert.True(t, strings.HasPrefix(pages[0].Next, srv.URL+"/api/2.0/alarms?page=1"), "next is absolute: %s", pages[0].Next)
 
@@ -268,7 +235,7 @@ func TestEmbeddedKeys(t *testing.T) {
 			api := newAPI(t, srv.Server)
 			page, err := onlyStream(t, api, tc.cfg).Fetch(context.Background(), engine.Query{Since: t0})
 			require.NoError(t, err)
-			assert.Equal(t, tc.wantIDs, recordIDs([]engine.Page{page}))
+			assert.Equal(t, tc.wantIDs, streamtest.RecordIDs([]engine.Page{page}))
 			for _, r := range page.Records {
 				assert.Equal(t, tc.kind, r.Kind)
 				assert.Equal(t, api.Host(), r.Tenant, "the tenant is the endpoint's host")
@@ -284,7 +251,7 @@ func TestNonObjectItemsAreCountedAsMalformed(t *testing.T) {
 	})
 	page, err := onlyStream(t, newAPI(t, srv.Server), alarmsOnly).Fetch(context.Background(), engine.Query{Since: t0})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"a", "b"}, recordIDs([]engine.Page{page}))
+	assert.Equal(t, []string{"a", "b"}, streamtest.RecordIDs([]engine.Page{page}))
 	assert.Equal(t, 5, page.Malformed)
 }
 
@@ -298,7 +265,7 @@ func TestForeignNextLinkReturnsRecordsWithPermanentError(t *testing.T) {
 	})
 	s := onlyStream(t, newAPI(t, srv.Server), alarmsOnly)
 
-	pages, err := walk(t, s, t0)
+	pages, err := streamtest.Walk(t, s, t0)
 	require.Error(t, err)
 	assert.True(t, apiclient.IsPermanent(err), "retrying the page would meet the same link: %v", err)
 	var fe *apiclient.ForeignOriginError
@@ -308,7 +275,7 @@ func TestForeignNextLinkReturnsRecordsWithPermanentError(t *testing.T) {
 	assert.Contains(t, err.Error(), "usm_anywhere/alarms")
 
 	require.Len(t, pages, 1)
-	assert.Equal(t, []string{"a", "b"}, recordIDs(pages), "the page's records are still delivered")
+	assert.Equal(t, []string{"a", "b"}, streamtest.RecordIDs(pages), "the page's records are still delivered")
 	assert.Empty(t, pages[0].Next)
 	assert.Zero(t, foreignHits.Load())
 }
@@ -460,4 +427,35 @@ func TestFanOutDoesNotShareParameters(t *testing.T) {
 	require.Len(t, sets, 2)
 	sets[0].params.Set("b", "mutated")
 	assert.Equal(t, "x", sets[1].params.Get("b"))
+}
+
+func TestSourcePrefixAndConnectedTenant(t *testing.T) {
+	srv := newUSMServer(t, map[string]string{
+		"/api/2.0/events?page=0": `{"_embedded":{"events":[{"uuid":"e1"}]}}`,
+	})
+	api := newAPI(t, srv.Server)
+	var connects atomic.Int32
+	connect := func(context.Context) (*apiclient.Client, string, error) {
+		if connects.Add(1) == 1 {
+			return nil, "", fmt.Errorf("deployment not listed yet")
+		}
+		return api, "acme.alienvault.cloud", nil
+	}
+	streams := NewConnectedStreams(connect, Config{
+		PageSize: 10, Events: StreamConfig{Enabled: true, Filters: map[string][]string{"plugin": {"A", "B"}}},
+		Source: "usm_central", StreamPrefix: "usm_central/acme/",
+	})
+	assert.Equal(t, []string{"usm_central/acme/events?plugin=A", "usm_central/acme/events?plugin=B"}, streamNames(streams))
+	s := streams[0]
+	assert.Equal(t, "usm_central", s.Source())
+
+	_, err := s.Fetch(context.Background(), engine.Query{Since: t0})
+	require.ErrorContains(t, err, "not listed yet", "a client that cannot be built fails the fetch, not the start")
+	assert.Empty(t, srv.Requests())
+
+	page, err := s.Fetch(context.Background(), engine.Query{Since: t0})
+	require.NoError(t, err)
+	require.Len(t, page.Records, 1)
+	assert.Equal(t, "acme.alienvault.cloud", page.Records[0].Tenant)
+	assert.Equal(t, "A", srv.Requests()[0].URL.Query().Get("plugin"))
 }

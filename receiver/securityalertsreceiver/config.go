@@ -184,3 +184,28 @@ func scalars(v any) ([]string, bool) {
 	}
 	return nil, false
 }
+
+// validateClientCredentials checks the client_id and client_secret of an OAuth2 client.
+func validateClientCredentials(key, clientID, clientSecret string) []error {
+	var errs []error
+	if clientID == "" {
+		errs = append(errs, keyErr(key+".client_id", errMissing))
+	}
+	if clientSecret == "" {
+		errs = append(errs, keyErr(key+".client_secret", errMissing))
+	}
+	return errs
+}
+
+// validatePaging checks page_size within [1, maxPageSize] and requests_per_second within
+// (0, maxRate].
+func validatePaging(key string, pageSize, maxPageSize int, requestsPerSecond, maxRate float64) []error {
+	var errs []error
+	if pageSize < 1 || pageSize > maxPageSize {
+		errs = append(errs, keyErr(key+".page_size", pageSizeError(maxPageSize)))
+	}
+	if requestsPerSecond <= 0 || requestsPerSecond > maxRate {
+		errs = append(errs, keyErr(key+".requests_per_second", requestRateError(maxRate)))
+	}
+	return errs
+}

@@ -79,18 +79,7 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		"endpoint": "https://acme.alienvault.cloud", "client_id": "id", "client_secret": "secret",
 	}
 	usm := func(overrides map[string]any) map[string]any {
-		block := map[string]any{}
-		for k, v := range valid {
-			block[k] = v
-		}
-		for k, v := range overrides {
-			if v == nil {
-				delete(block, k)
-			} else {
-				block[k] = v
-			}
-		}
-		return map[string]any{"usm_anywhere": block}
+		return map[string]any{"usm_anywhere": withOverrides(valid, overrides)}
 	}
 	tests := []struct {
 		name string
@@ -118,14 +107,31 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"empty list filter", usm(map[string]any{"alarms": map[string]any{"enabled": true, "filters": map[string]any{"status": []any{}}}}), "usm_anywhere.alarms.filters.status"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := createDefaultConfig().(*Config)
-			require.NoError(t, confmap.NewFromStringMap(tt.conf).Unmarshal(cfg))
-			err := confmap.Validate(cfg)
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tt.want)
-		})
+		t.Run(tt.name, func(t *testing.T) { assertInvalid(t, tt.conf, tt.want) })
 	}
+}
+
+// assertInvalid checks that conf loads but fails validation with a message containing want.
+func assertInvalid(t *testing.T, conf map[string]any, want string) {
+	t.Helper()
+	cfg := createDefaultConfig().(*Config)
+	require.NoError(t, confmap.NewFromStringMap(conf).Unmarshal(cfg))
+	err := confmap.Validate(cfg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), want)
+}
+
+// withOverrides returns a copy of base with overrides applied; a nil override removes the key.
+func withOverrides(base, overrides map[string]any) map[string]any {
+	out := merge(base, nil)
+	for k, v := range overrides {
+		if v == nil {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func TestUnknownKeyIsRefusedByName(t *testing.T) {

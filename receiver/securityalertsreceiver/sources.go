@@ -33,23 +33,31 @@ func (r *securityReceiver) buildSources(ctx context.Context, host component.Host
 func (r *securityReceiver) apiClient(ctx context.Context, host component.Host, source string, hc confighttp.ClientConfig,
 	limiter apiclient.Limiter, credentials func(*http.Client) apiclient.Credentials,
 ) (*apiclient.Client, error) {
+	api, err := r.secondaryAPIClient(ctx, host, source, hc, limiter, credentials)
+	if err != nil {
+		return nil, err
+	}
+	r.telemetry.setTenant(source, api.Host())
+	return api, nil
+}
+
+// secondaryAPIClient is apiClient for a further API of a source (a USM Central deployment's own
+// USM Anywhere API): its requests count for the source, whose tenant stays its main endpoint's.
+func (r *securityReceiver) secondaryAPIClient(ctx context.Context, host component.Host, source string, hc confighttp.ClientConfig,
+	limiter apiclient.Limiter, credentials func(*http.Client) apiclient.Credentials,
+) (*apiclient.Client, error) {
 	httpClient, err := hc.ToClient(ctx, host.GetExtensions(), r.set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
 	warnIfPlainHTTP(r.set.Logger, source, hc.Endpoint)
-	api, err := apiclient.New(apiclient.Options{
+	return apiclient.New(apiclient.Options{
 		Endpoint:    hc.Endpoint,
 		HTTPClient:  httpClient,
 		Credentials: credentials(httpClient),
 		Limiter:     limiter,
 		Observe:     r.telemetry.observer(source),
 	})
-	if err != nil {
-		return nil, err
-	}
-	r.telemetry.setTenant(source, api.Host())
-	return api, nil
 }
 
 // warnIfPlainHTTP warns about credentials crossing a network in clear text. Loopback is fine

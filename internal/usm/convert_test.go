@@ -1,4 +1,4 @@
-package usmanywhere
+package usm
 
 import (
 	"testing"
@@ -18,6 +18,8 @@ func decode(t *testing.T, js string) map[string]any {
 	require.NoError(t, apiclient.DecodeJSON("https://h.test/x", []byte(js), &obj))
 	return obj
 }
+
+var t0 = time.Date(2018, 2, 6, 15, 48, 54, 0, time.UTC)
 
 func TestConvertIDAndTime(t *testing.T) {
 	for _, tc := range []struct {
@@ -39,7 +41,7 @@ func TestConvertIDAndTime(t *testing.T) {
 		{"no id, no time", `{"name":"x"}`, "", time.Time{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := convert(decode(t, tc.js), "alarm", "tenant.example.test")
+			r := Convert(decode(t, tc.js), "alarm", "tenant.example.test")
 			assert.Equal(t, tc.wantID, r.ID)
 			if tc.wantTime.IsZero() {
 				assert.True(t, r.Time.IsZero(), "time %v", r.Time)
@@ -78,7 +80,7 @@ func TestConvertSeverity(t *testing.T) {
 		{"event unknown label is info", "event", `{"event_severity":"7"}`, record.SeverityInfo, "7"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := convert(decode(t, tc.js), tc.kind, "t")
+			r := Convert(decode(t, tc.js), tc.kind, "t")
 			assert.Equal(t, tc.want, r.Severity)
 			assert.Equal(t, tc.wantText, r.SeverityText)
 		})
@@ -96,7 +98,7 @@ func TestConvertRuleAttributesKindTenantAndBody(t *testing.T) {
 		"timestamp_occured": "1517932134000",
 		"events": [{"uuid": "39a6918f"}]
 	}`)
-	r := convert(obj, "alarm", "tenant.alienvault.cloud")
+	r := Convert(obj, "alarm", "tenant.alienvault.cloud")
 	assert.Equal(t, map[string]string{
 		"security_rule.name":         "AWS EC2 Security Group Modified",
 		"security_rule.category":     "Network Access Control Modification",
@@ -107,9 +109,9 @@ func TestConvertRuleAttributesKindTenantAndBody(t *testing.T) {
 	assert.Equal(t, "tenant.alienvault.cloud", r.Tenant)
 	assert.Equal(t, obj, r.Body, "every vendor field is kept")
 
-	partial := convert(decode(t, `{"uuid":"x","rule_method":"Brute Force","rule_id":""}`), "alarm", "t")
+	partial := Convert(decode(t, `{"uuid":"x","rule_method":"Brute Force","rule_id":""}`), "alarm", "t")
 	assert.Equal(t, map[string]string{"security_rule.name": "Brute Force"}, partial.Attributes, "empty rule fields are left out")
 
-	none := convert(decode(t, `{"uuid":"y"}`), "event", "t")
+	none := Convert(decode(t, `{"uuid":"y"}`), "event", "t")
 	assert.Nil(t, none.Attributes)
 }

@@ -1,4 +1,6 @@
-package usmanywhere
+// Package usm holds what LevelBlue's two USM APIs share: the fields of an alarm or event (USM
+// Central wraps USM Anywhere's alarm in its search results) and the HAL page shape both serve.
+package usm
 
 import (
 	"github.com/securityalerts/securityalerts/internal/record"
@@ -19,7 +21,12 @@ var ruleAttributes = [][2]string{
 	{"rule_id", "security_rule.uuid"},
 }
 
-func convert(obj map[string]any, kind, tenant string) record.Record {
+// OpenLabels are the priority labels USM gives alarms, in the order open alarms are counted.
+var OpenLabels = []record.Severity{record.SeverityLow, record.SeverityMedium, record.SeverityHigh}
+
+// Convert reads a USM alarm or event: id (uuid, else id), occurrence time, severity and rule
+// attributes. The object is the record's body as is.
+func Convert(obj map[string]any, kind, tenant string) record.Record {
 	r := record.Record{
 		ID:     record.String(obj, "uuid", "id"),
 		Kind:   kind,

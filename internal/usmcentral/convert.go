@@ -1,0 +1,32 @@
+package usmcentral
+
+import (
+	"github.com/securityalerts/securityalerts/internal/record"
+	"github.com/securityalerts/securityalerts/internal/usm"
+)
+
+// convert reads a search result: {id, tenantId, timestamp, "@timestamp", alarm: {...}, events,
+// assets} for alarms, with event: {...} for events. The nested object is a USM Anywhere alarm or
+// event and is read as one; a result without it (a HAL-shaped answer) is read as one itself. The
+// body is the whole result.
+func convert(result map[string]any, kind string, dep Deployment) record.Record {
+	inner, ok := result[kind].(map[string]any)
+	if !ok {
+		inner = result
+	}
+	r := usm.Convert(inner, kind, dep.Tenant())
+	r.Body = result
+	if id := record.String(result, "id", "uuid"); id != "" {
+		r.ID = id
+	}
+	if r.Time.IsZero() {
+		r.Time, _ = record.Time(result, "timestamp", "@timestamp")
+	}
+	if name := cmp(dep.DisplayName, dep.Name); name != "" {
+		if r.Attributes == nil {
+			r.Attributes = map[string]string{}
+		}
+		r.Attributes[AttrTenantName] = name
+	}
+	return r
+}
