@@ -153,7 +153,9 @@ func (s *stream) page(pageURL string, body []byte, w walk) (engine.Page, error) 
 		return engine.Page{}, err
 	}
 	var page engine.Page
-	page.Records, page.Malformed = s.records(resp.events)
+	page.Records, page.Malformed = record.FromItems(resp.events, func(obj map[string]any) record.Record {
+		return convert(obj, s.event, s.client.api.Host())
+	})
 	if resp.next == "" {
 		page.Through, page.Backlog = w.end, w.clipped
 		return page, nil
@@ -168,19 +170,6 @@ func (s *stream) page(pageURL string, body []byte, w walk) (engine.Page, error) 
 	w.next = next
 	page.Next = w.token()
 	return page, nil
-}
-
-func (s *stream) records(items []any) (records []record.Record, malformed int) {
-	records = make([]record.Record, 0, len(items))
-	for _, item := range items {
-		obj, ok := item.(map[string]any)
-		if !ok {
-			malformed++
-			continue
-		}
-		records = append(records, convert(obj, s.event, s.client.api.Host()))
-	}
-	return records, malformed
 }
 
 // disable stops polling a pair the API refused: the others keep running, and a restart with

@@ -152,16 +152,9 @@ func (s *stream) records(resp halPage) (records []record.Record, malformed int) 
 			break
 		}
 	}
-	records = make([]record.Record, 0, len(items))
-	for _, item := range items {
-		obj, ok := item.(map[string]any)
-		if !ok {
-			malformed++
-			continue
-		}
-		records = append(records, convert(obj, s.list.kind, s.api.Host()))
-	}
-	return records, malformed
+	return record.FromItems(items, func(obj map[string]any) record.Record {
+		return convert(obj, s.list.kind, s.api.Host())
+	})
 }
 
 // filterSet is one combination of filter values; label names the fanned-out values.

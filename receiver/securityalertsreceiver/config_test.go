@@ -16,7 +16,13 @@ import (
 
 func loadConfig(t *testing.T, id string) *Config {
 	t.Helper()
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	return loadConfigFile(t, filepath.Join("testdata", "config.yaml"), id)
+}
+
+// loadConfigFile loads the configuration named id (securityalerts/<id>) from file.
+func loadConfigFile(t *testing.T, file, id string) *Config {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(file)
 	require.NoError(t, err)
 	sub, err := cm.Sub(component.MustNewIDWithName(metadata.Type.String(), id).String())
 	require.NoError(t, err)
