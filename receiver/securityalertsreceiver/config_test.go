@@ -84,20 +84,7 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 	valid := map[string]any{
 		"endpoint": "https://acme.alienvault.cloud", "client_id": "id", "client_secret": "secret",
 	}
-	usm := func(overrides map[string]any) map[string]any {
-		block := map[string]any{}
-		for k, v := range valid {
-			block[k] = v
-		}
-		for k, v := range overrides {
-			if v == nil {
-				delete(block, k)
-			} else {
-				block[k] = v
-			}
-		}
-		return map[string]any{"usm_anywhere": block}
-	}
+	usm := func(overrides map[string]any) map[string]any { return sourceBlock("usm_anywhere", valid, overrides) }
 	tests := []struct {
 		name string
 		conf map[string]any
@@ -124,13 +111,7 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"empty list filter", usm(map[string]any{"alarms": map[string]any{"enabled": true, "filters": map[string]any{"status": []any{}}}}), "usm_anywhere.alarms.filters.status"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := createDefaultConfig().(*Config)
-			require.NoError(t, confmap.NewFromStringMap(tt.conf).Unmarshal(cfg))
-			err := confmap.Validate(cfg)
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tt.want)
-		})
+		t.Run(tt.name, func(t *testing.T) { requireInvalid(t, tt.conf, tt.want) })
 	}
 }
 

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
-	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
@@ -77,17 +75,8 @@ func TestTrendCASTokenIsOpaque(t *testing.T) {
 }
 
 func TestTrendCASInvalidConfigNamesTheKey(t *testing.T) {
-	trend := func(overrides map[string]any) map[string]any {
-		block := map[string]any{"endpoint": "https://api.tmcas.trendmicro.com", "token": "tok"}
-		for k, v := range overrides {
-			if v == nil {
-				delete(block, k)
-			} else {
-				block[k] = v
-			}
-		}
-		return map[string]any{"trend_cas": block}
-	}
+	valid := map[string]any{"endpoint": "https://api.tmcas.trendmicro.com", "token": "tok"}
+	trend := func(overrides map[string]any) map[string]any { return sourceBlock("trend_cas", valid, overrides) }
 	for _, tt := range []struct {
 		name string
 		conf map[string]any
@@ -107,13 +96,7 @@ func TestTrendCASInvalidConfigNamesTheKey(t *testing.T) {
 		{"daily cap zero", trend(map[string]any{"requests_per_day": 0}), "trend_cas.requests_per_day: must be greater than zero"},
 		{"negative delay", trend(map[string]any{"query_delay": "-1s"}), "trend_cas.query_delay: must not be negative"},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := createDefaultConfig().(*Config)
-			require.NoError(t, confmap.NewFromStringMap(tt.conf).Unmarshal(cfg))
-			err := confmap.Validate(cfg)
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tt.want)
-		})
+		t.Run(tt.name, func(t *testing.T) { requireInvalid(t, tt.conf, tt.want) })
 	}
 	cfg := createDefaultConfig().(*Config)
 	require.NoError(t, confmap.NewFromStringMap(trend(map[string]any{"requests_per_minute": 600, "limit": 500})).Unmarshal(cfg))
@@ -170,14 +153,7 @@ func TestTrendCASLogsMatchGolden(t *testing.T) {
 	require.Eventually(t, func() bool { return sink.LogRecordCount() >= 4 }, 10*time.Second, 10*time.Millisecond)
 	stop()
 
-	actual := mergeLogs(sink.AllLogs(), trendcas.Kind)
-	goldenPath := filepath.Join("testdata", "trendcas", "golden_logs.yaml")
-	if os.Getenv("UPDATE_GOLDEN") != "" {
-		require.NoError(t, golden.WriteLogs(t, goldenPath, actual))
-	}
-	expected, err := golden.ReadLogs(goldenPath)
-	require.NoError(t, err)
-	require.NoError(t, plogtest.CompareLogs(expected, actual, plogtest.IgnoreObservedTimestamp(), plogtest.IgnoreLogRecordsOrder()))
+	requireGoldenLogs(t, filepath.Join("testdata", "trendcas", "golden_logs.yaml"), mergeLogs(sink.AllLogs(), trendcas.Kind))
 }
 
 // TestTrendCASReadsEverySimulatedEvent runs the source against the simulator: every event of
