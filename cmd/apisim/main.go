@@ -42,6 +42,9 @@ func run(args []string) error {
 	fs.StringVar(&o.ClientSecret, "client-secret", "sim-secret", "the accepted OAuth2 client secret")
 	fs.Float64Var(&o.RateLimit, "rate-limit", 0, "data requests per second per client (0: each vendor's documented limit, USM Anywhere 100, USM Central 50; negative: none)")
 	fs.StringVar(&o.EventsEmbeddedKey, "events-embedded-key", "events", "_embedded key of USM Anywhere event lists: events or eventResources")
+	fs.StringVar(&o.TrendCASToken, "trend-token", "sim-trend-token", "the accepted Trend Micro CAS bearer token")
+	fs.IntVar(&o.TrendCASPerMinute, "trend-requests-per-minute", 10, "Trend Micro CAS requests per minute per token before 429s (negative: none)")
+	fs.IntVar(&o.TrendCASPerDay, "trend-requests-per-day", 14400, "Trend Micro CAS requests per day per token before 429s (negative: none)")
 	var f simulator.Faults
 	fs.Float64Var(&f.Rate429, "fault-429", 0, "probability of answering a data request 429")
 	fs.IntVar(&f.RetryAfterSeconds, "retry-after", 1, "Retry-After seconds sent with injected 429s")

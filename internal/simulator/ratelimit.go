@@ -45,3 +45,38 @@ func (l *clientLimiter) allow(client string) (wait time.Duration, ok bool) {
 	}
 	return 0, true
 }
+
+// windowLimiter admits at most limit events in any window-long interval (a sliding log), as
+// APIs with a quota per minute or per day count. It does no locking: its owner does.
+type windowLimiter struct {
+	limit  int
+	window time.Duration
+	times  []time.Time // oldest first
+}
+
+// newWindowLimiter returns a limiter of limit events per window; limit <= 0 means no limit.
+func newWindowLimiter(limit int, window time.Duration) *windowLimiter {
+	if limit <= 0 {
+		return nil
+	}
+	return &windowLimiter{limit: limit, window: window}
+}
+
+// full says whether another event at now would exceed the limit.
+func (l *windowLimiter) full(now time.Time) bool {
+	if l == nil {
+		return false
+	}
+	i := 0
+	for i < len(l.times) && !l.times[i].Add(l.window).After(now) {
+		i++
+	}
+	l.times = l.times[i:]
+	return len(l.times) >= l.limit
+}
+
+func (l *windowLimiter) add(now time.Time) {
+	if l != nil {
+		l.times = append(l.times, now)
+	}
+}

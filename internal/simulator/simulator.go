@@ -50,6 +50,14 @@ type Options struct {
 	// EventsEmbeddedKey is the _embedded key of USM Anywhere's event lists: "events" (default)
 	// or "eventResources", both of which the real API has been seen to use.
 	EventsEmbeddedKey string
+	// TrendCASToken is the only bearer token the Trend Micro Cloud App Security API accepts.
+	// Default sim-trend-token.
+	TrendCASToken string
+	// TrendCASPerMinute and TrendCASPerDay are that API's request quotas per token, refused
+	// as the API refuses them. 0 means the documented 10 a minute and 14,400 a day (tests
+	// and demos raise them to run fast); negative, no limit.
+	TrendCASPerMinute int
+	TrendCASPerDay    int
 }
 
 // Validate reports the first option New would refuse.
@@ -94,6 +102,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.EventsEmbeddedKey == "" {
 		o.EventsEmbeddedKey = "events"
+	}
+	if o.TrendCASToken == "" {
+		o.TrendCASToken = "sim-trend-token"
 	}
 	return o
 }

@@ -34,17 +34,3 @@ func (p *HALPage) NextHref() string {
 	}
 	return p.Links.Next.Href
 }
-
-// Objects keeps the items that are JSON objects and counts the others, which are not records.
-func Objects(items []any) (objects []map[string]any, malformed int) {
-	objects = make([]map[string]any, 0, len(items))
-	for _, item := range items {
-		obj, ok := item.(map[string]any)
-		if !ok {
-			malformed++
-			continue
-		}
-		objects = append(objects, obj)
-	}
-	return objects, malformed
-}

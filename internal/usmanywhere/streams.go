@@ -158,12 +158,9 @@ func (s *stream) pageURL(api *apiclient.Client, q engine.Query) string {
 
 // records converts the embedded list; items that are not JSON objects are counted, not emitted.
 func (s *stream) records(resp *usm.HALPage, tenant string) (records []record.Record, malformed int) {
-	objects, malformed := usm.Objects(resp.Items(s.list.embedded...))
-	records = make([]record.Record, 0, len(objects))
-	for _, obj := range objects {
-		records = append(records, usm.Convert(obj, s.list.kind, tenant))
-	}
-	return records, malformed
+	return record.FromItems(resp.Items(s.list.embedded...), func(obj map[string]any) record.Record {
+		return usm.Convert(obj, s.list.kind, tenant)
+	})
 }
 
 // filterSet is one combination of filter values; label names the fanned-out values.

@@ -225,7 +225,7 @@ func ListDeployments(ctx context.Context, api *apiclient.Client) ([]Deployment, 
 	if err != nil {
 		return nil, err
 	}
-	objects, _ := usm.Objects(items)
+	objects, _ := record.Objects(items)
 	out := make([]Deployment, 0, len(objects))
 	for _, obj := range objects {
 		dep := Deployment{

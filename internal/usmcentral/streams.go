@@ -18,7 +18,6 @@ import (
 	"github.com/securityalerts/securityalerts/internal/apiclient"
 	"github.com/securityalerts/securityalerts/internal/engine"
 	"github.com/securityalerts/securityalerts/internal/record"
-	"github.com/securityalerts/securityalerts/internal/usm"
 )
 
 // Source is the source key of the public contract.
@@ -135,7 +134,7 @@ func (s *stream) Fetch(ctx context.Context, q engine.Query) (engine.Page, error)
 // still moves the checkpoint forward.
 func (s *stream) records(ctx context.Context, items []any) engine.Page {
 	var page engine.Page
-	results, malformed := usm.Objects(items)
+	results, malformed := record.Objects(items)
 	page.Malformed = malformed
 	if !s.relisted && slices.ContainsFunc(results, func(obj map[string]any) bool { return !s.known(obj) }) {
 		// A deployment joined since the last listing. There was a listing, so Refresh does not

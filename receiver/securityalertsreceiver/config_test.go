@@ -16,7 +16,13 @@ import (
 
 func loadConfig(t *testing.T, id string) *Config {
 	t.Helper()
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	return loadConfigFile(t, filepath.Join("testdata", "config.yaml"), id)
+}
+
+// loadConfigFile loads the configuration named id (securityalerts/<id>) from file.
+func loadConfigFile(t *testing.T, file, id string) *Config {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(file)
 	require.NoError(t, err)
 	sub, err := cm.Sub(component.MustNewIDWithName(metadata.Type.String(), id).String())
 	require.NoError(t, err)
@@ -78,9 +84,7 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 	valid := map[string]any{
 		"endpoint": "https://acme.alienvault.cloud", "client_id": "id", "client_secret": "secret",
 	}
-	usm := func(overrides map[string]any) map[string]any {
-		return map[string]any{"usm_anywhere": withOverrides(valid, overrides)}
-	}
+	usm := func(overrides map[string]any) map[string]any { return sourceBlock("usm_anywhere", valid, overrides) }
 	tests := []struct {
 		name string
 		conf map[string]any
@@ -107,31 +111,8 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"empty list filter", usm(map[string]any{"alarms": map[string]any{"enabled": true, "filters": map[string]any{"status": []any{}}}}), "usm_anywhere.alarms.filters.status"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { assertInvalid(t, tt.conf, tt.want) })
+		t.Run(tt.name, func(t *testing.T) { requireInvalid(t, tt.conf, tt.want) })
 	}
-}
-
-// assertInvalid checks that conf loads but fails validation with a message containing want.
-func assertInvalid(t *testing.T, conf map[string]any, want string) {
-	t.Helper()
-	cfg := createDefaultConfig().(*Config)
-	require.NoError(t, confmap.NewFromStringMap(conf).Unmarshal(cfg))
-	err := confmap.Validate(cfg)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), want)
-}
-
-// withOverrides returns a copy of base with overrides applied; a nil override removes the key.
-func withOverrides(base, overrides map[string]any) map[string]any {
-	out := merge(base, nil)
-	for k, v := range overrides {
-		if v == nil {
-			delete(out, k)
-		} else {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 func TestUnknownKeyIsRefusedByName(t *testing.T) {

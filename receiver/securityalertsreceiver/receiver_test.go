@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
-	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
-	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
@@ -155,14 +153,7 @@ func TestLogsMatchGolden(t *testing.T) {
 	require.Eventually(t, func() bool { return sink.LogRecordCount() >= 4 }, 10*time.Second, 10*time.Millisecond)
 	stop()
 
-	actual := mergeLogs(sink.AllLogs(), "alarm", "event")
-	goldenPath := filepath.Join("testdata", "golden", "usm_anywhere_logs.yaml")
-	if os.Getenv("UPDATE_GOLDEN") != "" {
-		require.NoError(t, golden.WriteLogs(t, goldenPath, actual))
-	}
-	expected, err := golden.ReadLogs(goldenPath)
-	require.NoError(t, err)
-	require.NoError(t, plogtest.CompareLogs(expected, actual, plogtest.IgnoreObservedTimestamp(), plogtest.IgnoreLogRecordsOrder()))
+	requireGoldenLogs(t, filepath.Join("testdata", "golden", "usm_anywhere_logs.yaml"), mergeLogs(sink.AllLogs(), "alarm", "event"))
 }
 
 // mergeLogs puts every batch's records under one resource per kind, in the given order, so that

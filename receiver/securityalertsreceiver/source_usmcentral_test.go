@@ -79,7 +79,7 @@ func TestUSMCentralSecretsAreOpaque(t *testing.T) {
 func TestUSMCentralInvalidConfigNamesTheKey(t *testing.T) {
 	valid := map[string]any{"endpoint": "https://mssp.central.alienvault.cloud", "client_id": "id", "client_secret": "secret"}
 	block := func(overrides map[string]any) map[string]any {
-		return map[string]any{"usm_central": withOverrides(valid, overrides)}
+		return sourceBlock("usm_central", valid, overrides)
 	}
 	direct := func(name string, entry map[string]any, more map[string]any) map[string]any {
 		d := map[string]any{"usm_anywhere": map[string]any{name: entry}}
@@ -119,7 +119,7 @@ func TestUSMCentralInvalidConfigNamesTheKey(t *testing.T) {
 		{"direct rate", direct("acme", merge(creds, map[string]any{"requests_per_second": 101}), nil), "usm_central.deployments.usm_anywhere.acme.requests_per_second: must be greater than 0 and at most 100"},
 		{"direct reserved filter", direct("acme", merge(creds, map[string]any{"events": map[string]any{"filters": map[string]any{"page": 2}}}), nil), "usm_central.deployments.usm_anywhere.acme.events.filters.page: is set by the receiver"},
 	} {
-		t.Run(tt.name, func(t *testing.T) { assertInvalid(t, tt.conf, tt.want) })
+		t.Run(tt.name, func(t *testing.T) { requireInvalid(t, tt.conf, tt.want) })
 	}
 
 	cfg := createDefaultConfig().(*Config)
