@@ -36,6 +36,7 @@ const (
 // Times objects may carry, most specific first.
 var (
 	eventTimeKeys     = []string{"detectedAt", "timeStamp", "timestamp", "createdAt", "modifiedAt"}
+	flowTimeKeys      = []string{"timeStamp", "timestamp", "detectedAt", "createdAt"}
 	detectionTimeKeys = []string{"detectedAt", "lastDetectedAt", "firstDetectedAt", "createdAt", "modifiedAt"}
 )
 
@@ -113,8 +114,10 @@ func convertEvent(obj map[string]any, tenant string) record.Record {
 	return r
 }
 
+// convertFlow: a flow is immutable and its timeStamp is when it was observed in the network.
 func convertFlow(obj map[string]any, tenant string) record.Record {
 	r := convertEvent(obj, tenant)
+	r.Time, _ = record.Time(obj, flowTimeKeys...)
 	r.Attributes[AttrEventType] = "flow"
 	return r
 }
