@@ -140,7 +140,7 @@ func TestEventsAndFlowsUseThePostSearch(t *testing.T) {
 	assert.Equal(t, "event", fl.Records[0].Kind)
 	assert.Equal(t, "flow", fl.Records[0].Attributes[AttrEventType])
 	assert.True(t, t0.Add(time.Second).Equal(fl.Records[0].Time), "a flow's time is its timeStamp")
-	assert.Equal(t, map[string]any{"filter": map[string]any{}}, f.seen("/event-detection/customer/"+customer+"/flows/search")[0].body)
+	assert.Equal(t, map[string]any{"filter": map[string]any{}}, f.seen("/event-detection/customer/" + customer + "/flows/search")[0].body)
 }
 
 func TestOpenAlertsCountsEveryPageByRisk(t *testing.T) {
