@@ -197,14 +197,10 @@ func bulk(path, key string, ids []string) request {
 	}
 }
 
+// objects drops the items that are not objects: what is not an alert or detection links nothing.
 func objects(items []any) []map[string]any {
-	out := make([]map[string]any, 0, len(items))
-	for _, item := range items {
-		if obj, ok := item.(map[string]any); ok {
-			out = append(out, obj)
-		}
-	}
-	return out
+	objs, _ := record.Objects(items)
+	return objs
 }
 
 // idList reads a JSON list of ids (strings or numbers).

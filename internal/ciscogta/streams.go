@@ -144,13 +144,9 @@ func (s *seqStream) Fetch(ctx context.Context, q engine.Query) (engine.Page, err
 
 // records converts items; those that are not JSON objects are counted, not emitted.
 func records(items []any, tenant string, convert func(map[string]any, string) record.Record) (out []record.Record, malformed int) {
-	out = make([]record.Record, 0, len(items))
-	for _, item := range items {
-		obj, ok := item.(map[string]any)
-		if !ok {
-			malformed++
-			continue
-		}
+	objs, malformed := record.Objects(items)
+	out = make([]record.Record, 0, len(objs))
+	for _, obj := range objs {
 		out = append(out, convert(obj, tenant))
 	}
 	return out, malformed

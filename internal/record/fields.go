@@ -87,3 +87,17 @@ var isoLayouts = []string{
 	"2006-01-02 15:04:05.999999999Z07:00",
 	"2006-01-02 15:04:05.999999999",
 }
+
+// Objects returns the items of a decoded JSON list that are objects, and how many were not:
+// a vendor list may carry nulls or strings, which are not records and are counted as malformed.
+func Objects(items []any) (objs []map[string]any, malformed int) {
+	objs = make([]map[string]any, 0, len(items))
+	for _, item := range items {
+		if obj, ok := item.(map[string]any); ok {
+			objs = append(objs, obj)
+		} else {
+			malformed++
+		}
+	}
+	return objs, malformed
+}

@@ -55,3 +55,12 @@ func TestSeverityContractNumbers(t *testing.T) {
 	_, ok = ParseSeverity("urgent-ish")
 	assert.False(t, ok)
 }
+
+func TestObjectsCountsWhatIsNotAnObject(t *testing.T) {
+	objs, malformed := Objects([]any{map[string]any{"id": "a"}, nil, "x", json.Number("1"), map[string]any{}})
+	assert.Equal(t, []map[string]any{{"id": "a"}, {}}, objs)
+	assert.Equal(t, 3, malformed)
+	objs, malformed = Objects(nil)
+	assert.Empty(t, objs)
+	assert.Zero(t, malformed)
+}
