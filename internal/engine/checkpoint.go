@@ -12,12 +12,13 @@ import (
 // Checkpoint is how far a stream got. It is stored after the pipeline accepted a page, never
 // before, so a crash at any point resumes at or before the first record not yet accepted.
 type Checkpoint struct {
-	// Watermark is the newest occurrence time delivered (or covered by a finished window).
+	// Watermark is the newest occurrence time delivered (or covered by a finished window), or
+	// the newest modification time for streams whose records carry one.
 	Watermark time.Time `json:"watermark,omitzero"`
 	// Cursor is the resume position of cursor-paged streams (e.g. a modification sequence number).
 	Cursor string `json:"cursor,omitempty"`
 	// Seen maps the ids emitted within the overlap window behind Watermark to their occurrence
-	// time (unix ms). Time-window queries are inclusive and re-read that window for late
+	// (or, for records re-emitted on change, modification) time in unix ms; see seenKey. Time-window queries are inclusive and re-read that window for late
 	// arrivals; Seen is what keeps those re-reads from emitting a record twice.
 	Seen map[string]int64 `json:"seen,omitempty"`
 }
@@ -31,19 +32,54 @@ func (c *Checkpoint) since(now time.Time, initialLookback, overlap time.Duration
 	return c.Watermark.Add(-overlap)
 }
 
+// seenKey names the version of a record the seen-set remembers: its id, and for records
+// re-emitted on change also the modification time, so that an update is not taken for a repeat.
+func seenKey(r record.Record) string {
+	if r.Modified.IsZero() {
+		return r.ID
+	}
+	return r.ID + "@" + r.Modified.UTC().Format(time.RFC3339Nano)
+}
+
+// syncTime is what a record's stream progresses by: when it was last modified for streams that
+// re-emit changes, else when it occurred.
+func syncTime(r record.Record) time.Time {
+	if !r.Modified.IsZero() {
+		return r.Modified
+	}
+	return r.Time
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// newest is the latest sync time among the page's records.
+func (p Page) newest() time.Time {
+	var t time.Time
+	for _, r := range p.Records {
+		t = maxTime(t, syncTime(r))
+	}
+	return t
+}
+
 // unseen returns the records of a page not emitted before, dropping repeats within the page.
 func (c *Checkpoint) unseen(records []record.Record) []record.Record {
 	fresh := make([]record.Record, 0, len(records))
 	inPage := make(map[string]struct{}, len(records))
 	for _, r := range records {
 		if r.ID != "" {
-			if _, done := c.Seen[r.ID]; done {
+			key := seenKey(r)
+			if _, done := c.Seen[key]; done {
 				continue
 			}
-			if _, dup := inPage[r.ID]; dup {
+			if _, dup := inPage[key]; dup {
 				continue
 			}
-			inPage[r.ID] = struct{}{}
+			inPage[key] = struct{}{}
 		}
 		fresh = append(fresh, r)
 	}
@@ -52,16 +88,12 @@ func (c *Checkpoint) unseen(records []record.Record) []record.Record {
 
 // advanced returns the checkpoint after page was accepted. Cursor streams resume exactly at
 // their cursor and keep no seen-set; time streams remember the ids inside the overlap window,
-// at most maxSeen of them (dropping the oldest risks a duplicate, never a loss).
+// at most maxSeen of them (dropping the oldest risks a duplicate, never a loss). An unordered
+// page moves the watermark only by its Through.
 func (c *Checkpoint) advanced(page Page, overlap time.Duration, maxSeen int) *Checkpoint {
-	next := &Checkpoint{Watermark: c.Watermark, Cursor: c.Cursor}
-	if page.Through.After(next.Watermark) {
-		next.Watermark = page.Through
-	}
-	for _, r := range page.Records {
-		if r.Time.After(next.Watermark) {
-			next.Watermark = r.Time
-		}
+	next := &Checkpoint{Watermark: maxTime(c.Watermark, page.Through), Cursor: c.Cursor}
+	if !page.Unordered {
+		next.Watermark = maxTime(next.Watermark, page.newest())
 	}
 	if page.Cursor != "" {
 		next.Cursor = page.Cursor
@@ -79,11 +111,11 @@ func (c *Checkpoint) advanced(page Page, overlap time.Duration, maxSeen int) *Ch
 			continue
 		}
 		ms := next.Watermark.UnixMilli()
-		if !r.Time.IsZero() {
-			ms = r.Time.UnixMilli()
+		if t := syncTime(r); !t.IsZero() {
+			ms = t.UnixMilli()
 		}
 		if ms >= horizon {
-			next.Seen[r.ID] = ms
+			next.Seen[seenKey(r)] = ms
 		}
 	}
 	trimOldest(next.Seen, maxSeen)

@@ -28,6 +28,9 @@ type Query struct {
 	Cursor string
 	// PageToken continues a walk (typically the next link); empty starts a new walk.
 	PageToken string
+	// Initial is true while the stream has no checkpoint yet (Since is the initial lookback),
+	// for APIs whose documented first synchronisation differs from the incremental one.
+	Initial bool
 }
 
 // Page is one answer of a stream.
@@ -41,6 +44,11 @@ type Page struct {
 	Through time.Time
 	// Backlog, on the last page of a walk, asks for another walk at once instead of waiting.
 	Backlog bool
+	// Unordered says the walk is not sorted by time (e.g. records selected by modification
+	// time but served in another order). Its pages then only add to the seen-set, and the
+	// watermark moves once, after the walk's last page, to the newest time of the whole walk: a
+	// walk cut short must not leave a watermark beyond records it has not read yet.
+	Unordered bool
 	// Malformed counts items of the page that were not records and were skipped.
 	Malformed int
 }
@@ -185,7 +193,8 @@ func (r *runner) poll(ctx context.Context) (backlog bool, err error) {
 		return false, err
 	}
 	s := r.engine.settings
-	q := Query{Since: cp.since(time.Now(), s.InitialLookback, s.Overlap), Cursor: cp.Cursor}
+	q := Query{Since: cp.since(time.Now(), s.InitialLookback, s.Overlap), Cursor: cp.Cursor, Initial: cp.Watermark.IsZero() && cp.Cursor == ""}
+	var walkNewest time.Time
 	for {
 		// A stream may answer records together with an error that ends the walk (a next link
 		// it refuses to follow): the records still go out, then the error is reported.
@@ -199,6 +208,12 @@ func (r *runner) poll(ctx context.Context) (backlog bool, err error) {
 		}
 		if err := r.deliver(ctx, cp.unseen(page.Records)); err != nil {
 			return false, err
+		}
+		if page.Unordered {
+			walkNewest = maxTime(walkNewest, page.newest())
+			if fetchErr == nil && page.Next == "" {
+				page.Through = maxTime(page.Through, walkNewest)
+			}
 		}
 		next := cp.advanced(page, s.Overlap, s.MaxSeen)
 		if err := r.engine.store.Save(ctx, r.stream.Name(), next); err != nil {

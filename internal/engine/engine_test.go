@@ -298,6 +298,26 @@ func TestCheckpointAdvanced(t *testing.T) {
 			wantWM: t0, wantSeen: map[string]int64{"old": ms(-time.Minute)},
 		},
 		{
+			name:     "a modified record is remembered by id and modification time, and progresses by the latter",
+			page:     Page{Records: []record.Record{modified("a", t0.Add(-time.Hour), t0.Add(time.Minute))}},
+			wantWM:   t0.Add(time.Minute),
+			wantSeen: map[string]int64{"a@2025-03-01T12:01:00Z": ms(time.Minute)},
+		},
+		{
+			name:     "an unordered page adds to the seen set without moving the watermark",
+			before:   Checkpoint{Watermark: t0},
+			page:     Page{Records: []record.Record{rec("a", t0.Add(time.Hour))}, Unordered: true},
+			wantWM:   t0,
+			wantSeen: map[string]int64{"a": ms(time.Hour)},
+		},
+		{
+			name:     "an unordered page moves the watermark by its Through",
+			before:   Checkpoint{Watermark: t0},
+			page:     Page{Records: []record.Record{rec("a", t0.Add(time.Hour))}, Unordered: true, Through: t0.Add(2 * time.Hour)},
+			wantWM:   t0.Add(2 * time.Hour),
+			wantSeen: map[string]int64{},
+		},
+		{
 			name:    "cursor streams keep the cursor and no seen set",
 			before:  Checkpoint{Cursor: "c1", Seen: map[string]int64{"a": ms(0)}},
 			page:    Page{Records: []record.Record{rec("b", t0)}, Cursor: "c2"},
@@ -320,6 +340,68 @@ func TestCheckpointAdvanced(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestModifiedRecordsAreReEmittedOncePerVersion(t *testing.T) {
+	m1, m2 := t0.Add(time.Minute), t0.Add(2*time.Minute)
+	walks := [][]record.Record{
+		{modified("a", t0, t0), modified("b", t0, m1)},
+		// a was changed: a new version. b again unchanged: a repeat.
+		{modified("b", t0, m1), modified("a", t0, m2)},
+		{modified("a", t0, m2), modified("b", t0, m1)},
+	}
+	var walk atomic.Int32
+	stream := newStream("s", func(context.Context, Query) (Page, error) {
+		return Page{Records: walks[walk.Add(1)-1]}, nil
+	})
+	sink := &fakeSink{}
+	store := newStore()
+	e := New(testSettings(), store, sink, []Stream{stream})
+	for range walks {
+		_, err := poll(e, 0)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, [][]string{{"a", "b"}, {"a"}}, sink.Accepted())
+	qs := stream.Queries()
+	assert.True(t, m1.Add(-testOverlap).Equal(qs[1].Since), "the watermark follows modification, not occurrence: %v", qs[1].Since)
+	assert.True(t, m2.Equal(store.stored(t, "s").Watermark))
+}
+
+func TestUnorderedWalkMovesTheWatermarkOnlyWhenComplete(t *testing.T) {
+	var failPage2 atomic.Bool
+	failPage2.Store(true)
+	stream := newStream("s", func(_ context.Context, q Query) (Page, error) {
+		if q.PageToken == "" {
+			// The newest record comes first: a watermark taken from this page would skip b.
+			return Page{Records: []record.Record{rec("late", t0.Add(time.Hour))}, Next: "p2", Unordered: true}, nil
+		}
+		if failPage2.Load() {
+			return Page{}, backoff.Permanent(errors.New("gone"))
+		}
+		return Page{Records: []record.Record{rec("b", t0)}, Unordered: true}, nil
+	})
+	sink := &fakeSink{}
+	store := newStore()
+	e := New(testSettings(), store, sink, []Stream{stream})
+
+	_, err := poll(e, 0)
+	require.Error(t, err)
+	cp := store.stored(t, "s")
+	assert.True(t, cp.Watermark.IsZero(), "a walk cut short leaves the watermark: %v", cp.Watermark)
+	assert.Contains(t, cp.Seen, "late")
+
+	failPage2.Store(false)
+	_, err = poll(e, 0)
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"late"}, {"b"}}, sink.Accepted(), "the re-walk skips what was delivered")
+	assert.True(t, t0.Add(time.Hour).Equal(store.stored(t, "s").Watermark))
+
+	qs := stream.Queries()
+	assert.True(t, qs[0].Initial)
+	assert.True(t, qs[2].Initial, "still the first sync after a walk cut short")
+	_, err = poll(e, 0)
+	require.NoError(t, err)
+	assert.False(t, stream.Queries()[4].Initial)
 }
 
 func TestCursorStreamStoresCursorAndNoSeen(t *testing.T) {

@@ -44,6 +44,13 @@ func rec(id string, at time.Time) record.Record {
 	return record.Record{ID: id, Kind: "alarm", Time: at, Body: map[string]any{"id": id}}
 }
 
+// modified is a record re-emitted on change, last changed at mod.
+func modified(id string, at, mod time.Time) record.Record {
+	r := rec(id, at)
+	r.Modified = mod
+	return r
+}
+
 func ids(records []record.Record) []string {
 	out := make([]string, 0, len(records))
 	for _, r := range records {

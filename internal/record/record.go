@@ -14,6 +14,10 @@ type Record struct {
 	Tenant string
 	// Time is when the vendor says it occurred; zero when the object carries no usable time.
 	Time time.Time
+	// Modified, set by streams that re-emit a record each time the vendor changes it, is when it
+	// was last changed. Such a stream progresses by Modified rather than Time, and each
+	// modification is a version of its own: the engine de-duplicates on ID and Modified.
+	Modified time.Time
 	// Severity is normalized; SeverityText keeps the vendor's own label.
 	Severity     Severity
 	SeverityText string

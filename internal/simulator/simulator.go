@@ -38,7 +38,8 @@ type Options struct {
 	// appear, as real APIs index some records late.
 	LateArrivalFraction float64
 	LateArrivalMax      time.Duration
-	// TokenTTL is how long an access token lasts. Default 899s, as USM Anywhere's do.
+	// TokenTTL is how long an access token lasts. Default: each vendor's documented lifetime
+	// (USM Anywhere 899s, Cisco 600s).
 	TokenTTL time.Duration
 	// ClientID and ClientSecret are the only accepted credentials. Default sim-client / sim-secret.
 	ClientID     string
@@ -47,6 +48,9 @@ type Options struct {
 	// getting 429s. 0 means the vendor's documented limit (USM Anywhere: 100; USM Central: 50,
 	// its POST limit, as its searches are POSTs); negative, no limit.
 	RateLimit float64
+	// UpdatesPerSecond is how many existing alerts change per second on APIs that serve changed
+	// records again (Cisco: a status or risk change that bumps modifiedAt).
+	UpdatesPerSecond float64
 	// EventsEmbeddedKey is the _embedded key of USM Anywhere's event lists: "events" (default)
 	// or "eventResources", both of which the real API has been seen to use.
 	EventsEmbeddedKey string
@@ -75,6 +79,8 @@ func (o Options) Validate() error {
 		return errors.New("late arrival max must not be negative")
 	case o.TokenTTL < 0:
 		return errors.New("token TTL must not be negative")
+	case o.UpdatesPerSecond < 0:
+		return errors.New("updates per second must not be negative")
 	case o.EventsEmbeddedKey != "" && o.EventsEmbeddedKey != "events" && o.EventsEmbeddedKey != "eventResources":
 		return fmt.Errorf("events embedded key %q is neither events nor eventResources", o.EventsEmbeddedKey)
 	}
@@ -90,9 +96,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.LateArrivalMax == 0 {
 		o.LateArrivalMax = 2 * time.Minute
-	}
-	if o.TokenTTL == 0 {
-		o.TokenTTL = 899 * time.Second
 	}
 	if o.ClientID == "" {
 		o.ClientID = "sim-client"

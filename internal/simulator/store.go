@@ -41,7 +41,7 @@ type store struct {
 	mu       sync.RWMutex
 	rng      *rand.Rand
 	byTime   []record
-	order    []string            // ids in generation order
+	order    []record            // in generation order
 	fieldSet map[string]struct{} // every field name any record has
 }
 
@@ -101,11 +101,12 @@ func (st *store) arrive(n int, now time.Time, lateFraction float64, lateMax time
 // generate makes a record and notes it; the caller holds mu and files it in byTime.
 func (st *store) generate(occurred, received int64) record {
 	id, fields := st.gen(st.rng, time.UnixMilli(occurred).UTC(), time.UnixMilli(received).UTC())
-	st.order = append(st.order, id)
+	r := record{id: id, occurred: occurred, fields: fields}
+	st.order = append(st.order, r)
 	for name := range fields {
 		st.fieldSet[name] = struct{}{}
 	}
-	return record{id: id, occurred: occurred, fields: fields}
+	return r
 }
 
 func (st *store) insert(r record) {
@@ -122,7 +123,22 @@ func compareRecords(a, b record) int {
 func (st *store) ids() []string {
 	st.mu.RLock()
 	defer st.mu.RUnlock()
-	return append(make([]string, 0, len(st.order)), st.order...) // [] rather than null in JSON
+	ids := make([]string, 0, len(st.order)) // [] rather than null in JSON
+	for _, r := range st.order {
+		ids = append(ids, r.id)
+	}
+	return ids
+}
+
+// generatedAfter returns the records generated after the first n, in generation order: vendors
+// that number records as they appear (Cisco's modification sequence) import them from here.
+func (st *store) generatedAfter(n int) []record {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	if n >= len(st.order) {
+		return nil
+	}
+	return append([]record(nil), st.order[n:]...)
 }
 
 func (st *store) size() int {

@@ -15,8 +15,9 @@ var (
 	errExpiredToken = errors.New("access token expired")
 )
 
-// tokenIssuer hands out opaque bearer tokens that expire after ttl or when revoked.
+// tokenIssuer hands out opaque bearer tokens that expire after their lifetime or when revoked.
 type tokenIssuer struct {
+	// ttl, when set (Options.TokenTTL), overrides every vendor's documented lifetime.
 	ttl time.Duration
 
 	mu     sync.Mutex
@@ -33,8 +34,16 @@ func newTokenIssuer(ttl time.Duration) *tokenIssuer {
 	return &tokenIssuer{ttl: ttl, tokens: make(map[string]issuedToken)}
 }
 
-// issue returns a new token for clientID and a random id for it (an OAuth2 jti).
-func (t *tokenIssuer) issue(clientID string) (token, jti string) {
+// lifetime is how long the vendor's tokens last: Options.TokenTTL, or else documented.
+func (t *tokenIssuer) lifetime(documented time.Duration) time.Duration {
+	if t.ttl > 0 {
+		return t.ttl
+	}
+	return documented
+}
+
+// issue returns a new token for clientID, valid for ttl, and a random id for it (an OAuth2 jti).
+func (t *tokenIssuer) issue(clientID string, ttl time.Duration) (token, jti string) {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // never fails, per its documentation
 	token, jti = rand.Text(), formatUUID(b)
@@ -48,15 +57,15 @@ func (t *tokenIssuer) issue(clientID string) (token, jti string) {
 			delete(t.tokens, k)
 		}
 	}
-	t.tokens[token] = issuedToken{clientID: clientID, expires: now.Add(t.ttl)}
+	t.tokens[token] = issuedToken{clientID: clientID, expires: now.Add(ttl)}
 	t.issued++
 	return token, jti
 }
 
-// expiresIn is the token lifetime in whole seconds as token responses state it, at least 1:
+// expiresIn is a token lifetime in whole seconds as token responses state it, at least 1:
 // OAuth2 clients read 0 as "never expires".
-func (t *tokenIssuer) expiresIn() int {
-	return max(int(t.ttl/time.Second), 1)
+func expiresIn(ttl time.Duration) int {
+	return max(int(ttl/time.Second), 1)
 }
 
 // check returns the client a valid token was issued to.

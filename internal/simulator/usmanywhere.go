@@ -19,6 +19,9 @@ import (
 
 const usmAnywhere = "usm_anywhere"
 
+// usmTokenTTL is the lifetime of USM Anywhere's access tokens.
+const usmTokenTTL = 899 * time.Second
+
 func init() {
 	registerVendor(vendor{
 		source:     usmAnywhere,
@@ -75,7 +78,8 @@ func usmToken(s *Simulator) http.HandlerFunc {
 			writeJSON(w, http.StatusBadRequest, oauthError{"unsupported_grant_type", "Unsupported grant type: " + grant})
 			return
 		}
-		token, jti := s.tokens.issue(id)
+		ttl := s.tokens.lifetime(usmTokenTTL)
+		token, jti := s.tokens.issue(id, ttl)
 		w.Header().Set("Cache-Control", "no-store")
 		writeJSON(w, http.StatusOK, struct {
 			AccessToken string `json:"access_token"`
@@ -83,7 +87,7 @@ func usmToken(s *Simulator) http.HandlerFunc {
 			ExpiresIn   int    `json:"expires_in"`
 			Scope       string `json:"scope"`
 			JTI         string `json:"jti"`
-		}{token, "bearer", s.tokens.expiresIn(), "trust read write", jti})
+		}{token, "bearer", expiresIn(ttl), "trust read write", jti})
 	}
 }
 
