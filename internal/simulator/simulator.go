@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -26,6 +28,9 @@ type Options struct {
 	Seed uint64
 	// Backlog is how many records each stream holds before the first request.
 	Backlog int
+	// Backlogs overrides Backlog for the streams it names ("usm_anywhere/alarm", "cisco_gta/event",
+	// …): a benchmark gives one stream a million records without generating them for every other.
+	Backlogs map[string]int
 	// Lookback is the time the backlog is spread over, ending at BacklogEnd. Default 24h.
 	Lookback time.Duration
 	// BacklogEnd is when the backlog ends; default the time New is called. Fix it to make the
@@ -84,7 +89,31 @@ func (o Options) Validate() error {
 	case o.EventsEmbeddedKey != "" && o.EventsEmbeddedKey != "events" && o.EventsEmbeddedKey != "eventResources":
 		return fmt.Errorf("events embedded key %q is neither events nor eventResources", o.EventsEmbeddedKey)
 	}
+	return o.backlogsErr()
+}
+
+func (o Options) backlogsErr() error {
+	for name, n := range o.Backlogs {
+		if n < 0 {
+			return fmt.Errorf("backlog of %s must not be negative", name)
+		}
+		if !slices.Contains(StreamNames(), name) {
+			return fmt.Errorf("backlog of %s: no such stream (streams: %s)", name, strings.Join(StreamNames(), ", "))
+		}
+	}
 	return nil
+}
+
+// StreamNames lists every simulated stream as Backlogs names them, sorted.
+func StreamNames() []string {
+	var names []string
+	for _, v := range vendors {
+		for kind := range v.streams {
+			names = append(names, streamKey{v.source, kind}.String())
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 func (o Options) withDefaults() Options {
@@ -151,7 +180,11 @@ func New(opts Options) *Simulator {
 	for _, v := range vendors {
 		for kind, gen := range v.streams {
 			st := newStore(opts.Seed, streamKey{v.source, kind}, gen)
-			st.fillBacklog(opts.Backlog, opts.BacklogEnd, opts.Lookback)
+			n, named := opts.Backlogs[streamKey{v.source, kind}.String()]
+			if !named {
+				n = opts.Backlog
+			}
+			st.fillBacklog(n, opts.BacklogEnd, opts.Lookback)
 			s.stores[streamKey{v.source, kind}] = st
 		}
 		v.routes(s, mux, s.dataMiddleware(v))

@@ -161,3 +161,22 @@ func TestInvalidOptionsPanic(t *testing.T) {
 		}()
 	}
 }
+
+func TestBacklogsOverrideBacklogPerStream(t *testing.T) {
+	sim := New(Options{Seed: 24, Backlog: 3, Backlogs: map[string]int{"usm_anywhere/alarm": 50, "cisco_gta/event": 0}})
+	defer sim.Close()
+	if n := len(sim.IDs(usmAnywhere, "alarm")); n != 50 {
+		t.Errorf("usm_anywhere/alarm: %d records, want the 50 Backlogs names", n)
+	}
+	if n := len(sim.IDs(usmAnywhere, "event")); n != 3 {
+		t.Errorf("usm_anywhere/event: %d records, want Backlog's 3", n)
+	}
+	if n := len(sim.IDs(ciscoSource, "event")); n != 0 {
+		t.Errorf("cisco_gta/event: %d records, want none", n)
+	}
+	for _, bad := range []map[string]int{{"usm_anywhere/alarms": 1}, {"usm_anywhere/alarm": -1}} {
+		if err := (Options{Backlogs: bad}).Validate(); err == nil {
+			t.Errorf("Backlogs %v accepted", bad)
+		}
+	}
+}
