@@ -1,0 +1,276 @@
+// Package payload gives the conversion benchmarks realistic answers without a network: each
+// source's streams, built as the receiver builds them, fetch one full page from the simulator
+// through a recording transport, then read the recorded answers again in process. A benchmark
+// of such a stream measures decoding and conversion only, not sockets or the simulator.
+package payload
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/securityalerts/securityalerts/internal/apiclient"
+	"github.com/securityalerts/securityalerts/internal/ciscogta"
+	"github.com/securityalerts/securityalerts/internal/engine"
+	"github.com/securityalerts/securityalerts/internal/simulator"
+	"github.com/securityalerts/securityalerts/internal/trendcas"
+	"github.com/securityalerts/securityalerts/internal/usmanywhere"
+	"github.com/securityalerts/securityalerts/internal/usmcentral"
+)
+
+// Each API's largest page: the receiver's drains read pages this size, so the benchmarks do too.
+const (
+	bigPage   = 1000 // USM Anywhere, USM Central, Cisco
+	trendPage = 200  // Trend's documented limit
+)
+
+// backlogEnd fixes the simulated records' times, so that every run decodes the same bytes.
+var backlogEnd = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+
+// Case is one stream whose Fetch reads one recorded page.
+type Case struct {
+	// Name is "<source>/<list>", e.g. "usm_anywhere/alarms".
+	Name   string
+	Source string
+	Stream engine.Stream
+	Query  engine.Query
+	// Page is the raw answer the page's records come from; Records is how many it holds.
+	Page    []byte
+	Records int
+}
+
+// Cases returns the cases of source ("usm_anywhere", …), or of every source when it is empty.
+func Cases(tb testing.TB, source string) []Case {
+	tb.Helper()
+	recordOnce.Do(func() { recorded, recordErr = recordAll() })
+	if recordErr != nil {
+		tb.Fatal(recordErr)
+	}
+	var out []Case
+	for _, c := range recorded {
+		if source == "" || c.Source == source {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		tb.Fatalf("payload: no cases for source %q", source)
+	}
+	return out
+}
+
+// Fetch reads the case's page once and fails tb unless it holds every record.
+func (c Case) Fetch(tb testing.TB) engine.Page {
+	page, err := c.Stream.Fetch(context.Background(), c.Query)
+	if err != nil {
+		tb.Fatalf("%s: %v", c.Name, err)
+	}
+	if got := len(page.Records) + page.Malformed; got != c.Records {
+		tb.Fatalf("%s: %d records, recorded %d", c.Name, got, c.Records)
+	}
+	return page
+}
+
+// Report adds the figures the bench table reads: records per operation and records per second.
+func Report(b *testing.B, records int) {
+	b.ReportMetric(float64(records), "records/op")
+	b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkDecode is the baseline every conversion is compared with: encoding/json decoding the
+// same page into map[string]any, and nothing else.
+func BenchmarkDecode(b *testing.B, c Case) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(c.Page)))
+	for b.Loop() {
+		var v map[string]any
+		if err := json.Unmarshal(c.Page, &v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	Report(b, c.Records)
+}
+
+// BenchmarkFetch measures the stream turning the page's bytes into records.
+func BenchmarkFetch(b *testing.B, c Case) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(c.Page)))
+	c.Fetch(b) // the token and any listing are fetched once, as in a drain
+	for b.Loop() {
+		c.Fetch(b)
+	}
+	Report(b, c.Records)
+}
+
+var (
+	recordOnce sync.Once
+	recorded   []Case
+	recordErr  error
+)
+
+// recordAll builds every case's stream on a recording transport, fetches its first page from
+// one simulator, and rebuilds it on the recording.
+func recordAll() ([]Case, error) {
+	sim := simulator.New(simulator.Options{Seed: 8, BacklogEnd: backlogEnd, RateLimit: -1, TrendCASPerMinute: -1, Backlogs: backlogs})
+	defer sim.Close()
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+	var out []Case
+	for _, s := range sources {
+		for _, name := range s.lists {
+			rec := &recorder{next: srv.Client().Transport, answers: map[string][]byte{}}
+			c := Case{Name: s.source + "/" + name, Source: s.source, Query: engine.Query{Since: backlogEnd.Add(-25 * time.Hour), Initial: true}}
+			live, err := s.build(srv.URL, &http.Client{Transport: rec})
+			if err != nil {
+				return nil, err
+			}
+			page, err := live[name].Fetch(context.Background(), c.Query)
+			if err != nil {
+				return nil, fmt.Errorf("%s: recording: %w", c.Name, err)
+			}
+			c.Page, c.Records = rec.last, len(page.Records)+page.Malformed
+			replayed, err := s.build(srv.URL, &http.Client{Transport: replay(rec.answers)})
+			if err != nil {
+				return nil, err
+			}
+			c.Stream = replayed[name]
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// backlogs give each recorded list at least one full page.
+var backlogs = map[string]int{
+	"usm_anywhere/alarm": bigPage, "usm_anywhere/event": bigPage,
+	"usm_central/alarm": bigPage, "usm_central/event": bigPage,
+	"cisco_gta/alert": bigPage, "cisco_gta/threat_detection": bigPage, "cisco_gta/event": bigPage, "cisco_gta/flow": 0,
+	// 48 service/event pairs share Trend's one list: enough for a full page of one pair.
+	"trend_cas/security_event": 60 * trendPage,
+}
+
+// source builds a vendor's streams, by list name, as the receiver does.
+type source struct {
+	source string
+	lists  []string
+	build  func(endpoint string, hc *http.Client) (map[string]engine.Stream, error)
+}
+
+var sources = []source{
+	{usmanywhere.Source, []string{"alarms", "events"}, func(endpoint string, hc *http.Client) (map[string]engine.Stream, error) {
+		api, err := newAPI(endpoint, hc, endpoint+usmanywhere.TokenPath)
+		if err != nil {
+			return nil, err
+		}
+		on := usmanywhere.StreamConfig{Enabled: true}
+		return byList(usmanywhere.NewStreams(api, usmanywhere.Config{PageSize: bigPage, Alarms: on, Events: on}))
+	}},
+	{usmcentral.Source, []string{"alarms", "events"}, func(endpoint string, hc *http.Client) (map[string]engine.Stream, error) {
+		api, err := newAPI(endpoint, hc, endpoint+usmcentral.TokenPath)
+		if err != nil {
+			return nil, err
+		}
+		dir := usmcentral.NewDirectory(api, usmcentral.DirectoryConfig{RefreshEvery: 1 << 30})
+		return byList(usmcentral.NewStreams(api, dir, usmcentral.Config{
+			PageSize: bigPage,
+			Alarms:   usmcentral.StreamConfig{Enabled: true, Path: usmcentral.DefaultAlarmsPath},
+			Events:   usmcentral.StreamConfig{Enabled: true, Path: usmcentral.DefaultEventsPath},
+		}))
+	}},
+	// Events without enrichment: enrichment is further requests (measured by the drain), not
+	// conversion.
+	{ciscogta.Source, []string{"alerts", "threat_detections", "events"}, func(endpoint string, hc *http.Client) (map[string]engine.Stream, error) {
+		api, err := newAPI(endpoint, hc, endpoint+"/iroh/oauth2/token")
+		if err != nil {
+			return nil, err
+		}
+		on := ciscogta.StreamConfig{Enabled: true}
+		return byList(ciscogta.NewStreams(ciscogta.NewClient(api, simulator.CiscoCustomerID, nil),
+			ciscogta.Config{PageSize: bigPage, Alerts: on, ThreatDetections: on, Events: on}))
+	}},
+	{trendcas.Source, []string{"exchange/securityrisk"}, func(endpoint string, hc *http.Client) (map[string]engine.Stream, error) {
+		hc.Transport = bearer{hc.Transport}
+		api, err := newAPI(endpoint, hc, "")
+		if err != nil {
+			return nil, err
+		}
+		quota := trendcas.NewQuota(1<<30, 1<<30)
+		client := trendcas.NewClient(api, quota, zap.NewNop())
+		return byList(client.Streams(trendcas.Config{Services: []string{"exchange"}, Events: []string{"securityrisk"}, Limit: trendPage}))
+	}},
+}
+
+// byList keys streams by their name without the source, e.g. "alarms".
+func byList(streams []engine.Stream) (map[string]engine.Stream, error) {
+	out := make(map[string]engine.Stream, len(streams))
+	for _, s := range streams {
+		out[s.Name()[len(s.Source())+1:]] = s
+	}
+	return out, nil
+}
+
+// newAPI is a client of endpoint with OAuth2 client credentials from tokenURL (none if empty).
+func newAPI(endpoint string, hc *http.Client, tokenURL string) (*apiclient.Client, error) {
+	o := apiclient.Options{Endpoint: endpoint, HTTPClient: hc}
+	if tokenURL != "" {
+		o.Credentials = apiclient.NewClientCredentials(hc, tokenURL, "sim-client", "sim-secret", time.Minute)
+	}
+	return apiclient.New(o)
+}
+
+// bearer sends the simulator's Trend token, as the receiver's static header does.
+type bearer struct{ next http.RoundTripper }
+
+func (t bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer sim-trend-token")
+	return t.next.RoundTrip(r)
+}
+
+// recorder keeps every answer by path, and the last one separately: the data page, which each
+// stream's Fetch requests after any token or listing.
+type recorder struct {
+	next    http.RoundTripper
+	answers map[string][]byte
+	last    []byte
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusOK {
+		r.answers[req.URL.Path], r.last = body, body
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
+}
+
+// replay answers every request with what was recorded for its path.
+type replay map[string][]byte
+
+func (rp replay) RoundTrip(req *http.Request) (*http.Response, error) {
+	body, ok := rp[req.URL.Path]
+	status := http.StatusOK
+	if !ok {
+		status, body = http.StatusNotFound, []byte(`{"message":"not recorded"}`)
+	}
+	return &http.Response{
+		StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)), Request: req,
+	}, nil
+}
