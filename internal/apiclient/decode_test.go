@@ -1,6 +1,7 @@
 package apiclient
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -49,4 +50,87 @@ func TestDecodeJSONUnparsableURLIsKept(t *testing.T) {
 	var me *MalformedError
 	require.ErrorAs(t, err, &me)
 	assert.Equal(t, "::not a url", me.URL)
+}
+
+// FuzzParseJSON holds the one-pass parser to encoding/json: the same documents refused, the
+// same values for the others.
+func FuzzParseJSON(f *testing.F) {
+	for _, seed := range []string{
+		`{"a":[1,-2.5e+3,"x",true,false,null,{}],"b":{"c":[]}}`, `"caf\u00e9"`, "\"caf\xc3\xa9\"", "\"\xff\"",
+		`"\ud800"`, `{"a":1}x`, `{"a":1} `, `[1,]`, `{"a" 1}`, `01`, `-`, `1.`, `1e`, `[tru]`, "\"a\x01\"",
+		`{"k":"v","k":"w"}`, `{"\u006b":1}`, `nul`, ` `, `[[[[]]]]`, `1.5E-07`, `-0`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := parseJSON(data)
+		var want any
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		valid := json.Valid(data)
+		if valid {
+			require.NoError(t, dec.Decode(&want))
+		}
+		if !valid {
+			require.Error(t, err, "encoding/json refuses %q", data)
+			return
+		}
+		require.NoError(t, err, "encoding/json accepts %q", data)
+		require.Equal(t, want, got)
+	})
+}
+
+func TestDecodeJSONTargets(t *testing.T) {
+	var m map[string]any
+	require.NoError(t, DecodeJSON("u", []byte(` {"a":[1,{"b":null}]} `), &m))
+	assert.Equal(t, map[string]any{"a": []any{json.Number("1"), map[string]any{"b": nil}}}, m)
+	var l []any
+	require.NoError(t, DecodeJSON("u", []byte(`[]`), &l))
+	assert.NotNil(t, l, "an empty list is a list, as encoding/json makes it")
+	var n map[string]any
+	require.NoError(t, DecodeJSON("u", []byte(`null`), &n))
+	assert.Nil(t, n)
+	var a any
+	require.NoError(t, DecodeJSON("u", []byte(`"x"`), &a))
+	assert.Equal(t, "x", a)
+	var s struct {
+		N json.Number `json:"n"`
+	}
+	require.NoError(t, DecodeJSON("u", []byte(`{"n":12345678901234567890}`), &s))
+	assert.Equal(t, json.Number("12345678901234567890"), s.N)
+
+	for _, bad := range []struct {
+		body string
+		v    any
+	}{
+		{`[1]`, new(map[string]any)}, {`{}`, new([]any)}, {`{"a":1}{"a":2}`, new(map[string]any)},
+		{`{"n":1} x`, &s}, {`{"a":1`, new(any)},
+	} {
+		var me *MalformedError
+		assert.ErrorAs(t, DecodeJSON("u", []byte(bad.body), bad.v), &me, "%s into %T", bad.body, bad.v)
+	}
+}
+
+func TestField(t *testing.T) {
+	m := map[string]any{"s": "x", "n": json.Number("1"), "null": nil, "list": []any{}}
+	s, err := Field[string](m, "s")
+	require.NoError(t, err)
+	assert.Equal(t, "x", s)
+	for _, key := range []string{"null", "absent"} {
+		v, err := Field[map[string]any](m, key)
+		require.NoError(t, err, key)
+		assert.Nil(t, v, "%s is the zero value", key)
+	}
+	_, err = Field[string](m, "n")
+	assert.ErrorContains(t, err, "n: want string, found a JSON number")
+	_, err = Field[map[string]any](m, "list")
+	assert.ErrorContains(t, err, "list: want map[string]interface {}, found a JSON array")
+
+	err = DecodeDocument("https://h.test/x?k=s3cr3t", []byte(`{"a":[1]}`), func(doc any) error {
+		_, err := Field[string](doc.(map[string]any), "a")
+		return err
+	})
+	var me *MalformedError
+	require.ErrorAs(t, err, &me, "a document of the wrong shape is malformed")
+	assert.Equal(t, "https://h.test/x", me.URL)
 }

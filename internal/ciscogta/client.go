@@ -101,13 +101,31 @@ type page struct {
 	end string
 }
 
+// wirePage is a collection answer: {items, pageInfo{hasNextPage, next, endCursor}}.
 type wirePage struct {
-	Items    []any `json:"items"`
-	PageInfo struct {
-		HasNextPage bool   `json:"hasNextPage"`
-		Next        string `json:"next"`
-		EndCursor   any    `json:"endCursor"`
-	} `json:"pageInfo"`
+	items       []any
+	hasNextPage bool
+	next        string
+	endCursor   any
+}
+
+// read takes the page from a decoded answer (apiclient.DecodeDocument); a field of the wrong
+// type makes the answer malformed.
+func (w *wirePage) read(doc any) error {
+	m, ok := doc.(map[string]any)
+	if !ok {
+		if doc == nil {
+			return nil
+		}
+		return errors.New("the answer is not a JSON object")
+	}
+	info, err1 := apiclient.Field[map[string]any](m, "pageInfo")
+	var err2, err3, err4 error
+	w.items, err2 = apiclient.Field[[]any](m, "items")
+	w.hasNextPage, err3 = apiclient.Field[bool](info, "hasNextPage")
+	w.next, err4 = apiclient.Field[string](info, "next")
+	w.endCursor = info["endCursor"]
+	return errors.Join(err1, err2, err3, err4)
 }
 
 // fetch sends req starting after cursor (empty: from the beginning).
@@ -135,14 +153,14 @@ func (c *Client) fetch(ctx context.Context, req request, after string) (page, er
 		return page{}, err
 	}
 	var w wirePage
-	if err := apiclient.DecodeJSON(u, body, &w); err != nil {
+	if err := apiclient.DecodeDocument(u, body, w.read); err != nil {
 		return page{}, err
 	}
-	p := page{items: w.Items, end: cursorString(w.PageInfo.EndCursor)}
-	if !w.PageInfo.HasNextPage {
+	p := page{items: w.items, end: cursorString(w.endCursor)}
+	if !w.hasNextPage {
 		return p, nil
 	}
-	if p.next, err = c.nextCursor(p.end, w.PageInfo.Next); err != nil {
+	if p.next, err = c.nextCursor(p.end, w.next); err != nil {
 		return p, err
 	}
 	if p.next == after {

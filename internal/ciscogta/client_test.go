@@ -104,3 +104,16 @@ func TestLastPageHasNoNext(t *testing.T) {
 	assert.Empty(t, p.next)
 	assert.Equal(t, "7", p.end)
 }
+
+func TestPageOfTheWrongShapeIsMalformed(t *testing.T) {
+	for _, body := range []string{
+		`[]`, `{"items":{"id":"a"}}`, `{"items":[],"pageInfo":[]}`, `{"items":[],"pageInfo":{"hasNextPage":"yes"}}`,
+		`{"items":[],"pageInfo":{"hasNextPage":true,"next":7}}`, `{"items":[{"id":"a"}`,
+	} {
+		f := newFakeAPI(t)
+		f.mux.HandleFunc("GET /r", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(body)) })
+		_, err := f.client(t).fetch(context.Background(), request{path: "/r"}, "")
+		var me *apiclient.MalformedError
+		assert.ErrorAs(t, err, &me, body)
+	}
+}

@@ -1,19 +1,84 @@
 package usm
 
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/securityalerts/securityalerts/internal/apiclient"
+)
+
 // HALPage is a Spring Data REST page as USM Anywhere serves its lists (and a USM Central server
 // may answer a search): items under _embedded, the next page under _links, counts under page.
 type HALPage struct {
 	Links struct {
 		Next *struct {
-			Href string `json:"href"`
-		} `json:"next"`
-	} `json:"_links"`
-	Embedded map[string][]any `json:"_embedded"`
+			Href string
+		}
+	}
+	Embedded map[string][]any
 	Page     struct {
-		Number        int   `json:"number"`
-		Size          int   `json:"size"`
-		TotalElements int64 `json:"totalElements"`
-	} `json:"page"`
+		Number        int
+		Size          int
+		TotalElements int64
+	}
+}
+
+// Read fills p from a decoded answer (apiclient.DecodeDocument), refusing the fields it knows
+// when they have the wrong type: a list that is not a list is a malformed page, not an empty one.
+func (p *HALPage) Read(doc any) error {
+	m, ok := doc.(map[string]any)
+	if !ok {
+		if doc == nil {
+			return nil
+		}
+		return errors.New("the answer is not a JSON object")
+	}
+	links, err := apiclient.Field[map[string]any](m, "_links")
+	if err != nil {
+		return err
+	}
+	next, err := apiclient.Field[map[string]any](links, "next")
+	if err != nil {
+		return err
+	}
+	if next != nil {
+		p.Links.Next = &struct{ Href string }{}
+		if p.Links.Next.Href, err = apiclient.Field[string](next, "href"); err != nil {
+			return err
+		}
+	}
+	embedded, err := apiclient.Field[map[string]any](m, "_embedded")
+	if err != nil {
+		return err
+	}
+	p.Embedded = make(map[string][]any, len(embedded))
+	for key := range embedded {
+		if p.Embedded[key], err = apiclient.Field[[]any](embedded, key); err != nil {
+			return err
+		}
+	}
+	page, err := apiclient.Field[map[string]any](m, "page")
+	if err != nil {
+		return err
+	}
+	number, err1 := intField(page, "number")
+	size, err2 := intField(page, "size")
+	total, err3 := intField(page, "totalElements")
+	p.Page.Number, p.Page.Size, p.Page.TotalElements = int(number), int(size), total
+	return errors.Join(err1, err2, err3)
+}
+
+func intField(m map[string]any, key string) (int64, error) {
+	n, err := apiclient.Field[json.Number](m, key)
+	if err != nil || n == "" {
+		return 0, err
+	}
+	i, err := n.Int64()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", key, err)
+	}
+	return i, nil
 }
 
 // Items returns the list under the first of keys present in _embedded: the servers name the same

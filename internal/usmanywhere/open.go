@@ -22,7 +22,7 @@ func OpenAlarms(ctx context.Context, api *apiclient.Client) (map[record.Severity
 			return nil, err
 		}
 		var resp usm.HALPage
-		if err := apiclient.DecodeJSON(u, body, &resp); err != nil {
+		if err := apiclient.DecodeDocument(u, body, resp.Read); err != nil {
 			return nil, err
 		}
 		counts[label] = resp.Page.TotalElements

@@ -126,7 +126,7 @@ func (s *stream) Fetch(ctx context.Context, q engine.Query) (engine.Page, error)
 		return engine.Page{}, err
 	}
 	var resp usm.HALPage
-	if err := apiclient.DecodeJSON(pageURL, body, &resp); err != nil {
+	if err := apiclient.DecodeDocument(pageURL, body, resp.Read); err != nil {
 		return engine.Page{}, err
 	}
 	page := engine.Page{}

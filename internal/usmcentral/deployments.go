@@ -10,7 +10,6 @@ import (
 
 	"github.com/securityalerts/securityalerts/internal/apiclient"
 	"github.com/securityalerts/securityalerts/internal/record"
-	"github.com/securityalerts/securityalerts/internal/usm"
 )
 
 // DeploymentsPath lists the console's deployments (its tenants).
@@ -215,11 +214,8 @@ func ListDeployments(ctx context.Context, api *apiclient.Client) ([]Deployment, 
 	if trimmed := bytes.TrimSpace(body); len(trimmed) > 0 && trimmed[0] == '[' {
 		err = apiclient.DecodeJSON(u, body, &items)
 	} else {
-		var page struct {
-			usm.HALPage
-			Results []any `json:"results"`
-		}
-		err = apiclient.DecodeJSON(u, body, &page)
+		var page answer
+		err = apiclient.DecodeDocument(u, body, page.Read)
 		items = append(page.Items("deployments"), page.Results...)
 	}
 	if err != nil {

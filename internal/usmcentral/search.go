@@ -42,6 +42,24 @@ type searchAnswer struct {
 	more bool
 }
 
+// answer is what the console answers a search or a listing with: {results, total}, or a HAL page.
+type answer struct {
+	usm.HALPage
+	Results []any
+	Total   any
+}
+
+func (a *answer) Read(doc any) error {
+	if m, ok := doc.(map[string]any); ok {
+		a.Total = m["total"]
+		var err error
+		if a.Results, err = apiclient.Field[[]any](m, "results"); err != nil {
+			return err
+		}
+	}
+	return a.HALPage.Read(doc)
+}
+
 // search posts req to path. The API answers {"results": [...], "total": N}; a server answering
 // USM Anywhere's HAL page (_embedded, page.totalElements) is read too.
 func search(ctx context.Context, api *apiclient.Client, path string, l list, req searchRequest) (searchAnswer, error) {
@@ -57,12 +75,8 @@ func search(ctx context.Context, api *apiclient.Client, path string, l list, req
 	if err != nil {
 		return searchAnswer{}, err
 	}
-	var resp struct {
-		usm.HALPage
-		Results []any `json:"results"`
-		Total   any   `json:"total"`
-	}
-	if err := apiclient.DecodeJSON(u, raw, &resp); err != nil {
+	var resp answer
+	if err := apiclient.DecodeDocument(u, raw, resp.Read); err != nil {
 		return searchAnswer{}, err
 	}
 	if resp.Results != nil || resp.Total != nil {
