@@ -76,7 +76,7 @@ func convertAlert(obj map[string]any, tenant string) record.Record {
 	r := record.Record{
 		ID: record.String(obj, "id"), Kind: KindAlert, Tenant: tenant, Body: obj,
 		SeverityText: risk, Severity: riskSeverity(risk),
-		Attributes: map[string]string{},
+		Attributes: make(map[string]string, 2),
 	}
 	r.Time, _ = record.Time(obj, "triggeredAt")
 	if m, ok := record.Time(obj, "modifiedAt"); ok {

@@ -69,8 +69,11 @@ func ParseTime(v any) (time.Time, error) {
 	default:
 		return time.Time{}, fmt.Errorf("time: unsupported value %T", v)
 	}
-	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return time.UnixMilli(ms).UTC(), nil
+	// Checked first: a failed ParseInt allocates its error, once per ISO time of every record.
+	if isInteger(s) {
+		if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return time.UnixMilli(ms).UTC(), nil
+		}
 	}
 	for _, layout := range isoLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
@@ -78,6 +81,18 @@ func ParseTime(v any) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("time: cannot parse %q", s)
+}
+
+func isInteger(s string) bool {
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 var isoLayouts = []string{

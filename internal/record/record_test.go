@@ -12,7 +12,7 @@ import (
 func TestParseTimeAcceptsEveryServerForm(t *testing.T) {
 	want := time.Date(2018, 2, 6, 15, 48, 54, 0, time.UTC)
 	for _, in := range []any{
-		"1517932134000", json.Number("1517932134000"), float64(1517932134000), int64(1517932134000),
+		"1517932134000", "+1517932134000", json.Number("1517932134000"), float64(1517932134000), int64(1517932134000),
 		"2018-02-06T15:48:54Z", "2018-02-06T15:48:54.000Z", "2018-02-06T15:48:54", "2018-02-06T16:48:54+01:00",
 		"2018-02-06T16:48:54+0100", " 2018-02-06T15:48:54.000 ",
 	} {
@@ -20,7 +20,7 @@ func TestParseTimeAcceptsEveryServerForm(t *testing.T) {
 		require.NoError(t, err, "%#v", in)
 		assert.True(t, want.Equal(got), "%#v parsed as %v", in, got)
 	}
-	for _, bad := range []any{"yesterday", "", true, nil, map[string]any{}} {
+	for _, bad := range []any{"yesterday", "", "-", "+", "12a", true, nil, map[string]any{}} {
 		_, err := ParseTime(bad)
 		assert.Error(t, err, "%#v", bad)
 	}
