@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -49,17 +50,20 @@ type Case struct {
 }
 
 // Cases returns the cases of source ("usm_anywhere", …), or of every source when it is empty.
+// Each source is recorded once per process, from a simulator holding its lists alone.
 func Cases(tb testing.TB, source string) []Case {
 	tb.Helper()
-	recordOnce.Do(func() { recorded, recordErr = recordAll() })
-	if recordErr != nil {
-		tb.Fatal(recordErr)
-	}
 	var out []Case
-	for _, c := range recorded {
-		if source == "" || c.Source == source {
-			out = append(out, c)
+	for _, s := range sources {
+		if source != "" && s.source != source {
+			continue
 		}
+		r, _ := recordings.LoadOrStore(s.source, &recording{})
+		cases, err := r.(*recording).get(s)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, cases...)
 	}
 	if len(out) == 0 {
 		tb.Fatalf("payload: no cases for source %q", source)
@@ -110,40 +114,51 @@ func BenchmarkFetch(b *testing.B, c Case) {
 	Report(b, c.Records)
 }
 
-var (
-	recordOnce sync.Once
-	recorded   []Case
-	recordErr  error
-)
+var recordings sync.Map // source → *recording
 
-// recordAll builds every case's stream on a recording transport, fetches its first page from
-// one simulator, and rebuilds it on the recording.
-func recordAll() ([]Case, error) {
-	sim := simulator.New(simulator.Options{Seed: 8, BacklogEnd: backlogEnd, RateLimit: -1, TrendCASPerMinute: -1, Backlogs: backlogs})
+type recording struct {
+	once  sync.Once
+	cases []Case
+	err   error
+}
+
+func (r *recording) get(s source) ([]Case, error) {
+	r.once.Do(func() { r.cases, r.err = record(s) })
+	return r.cases, r.err
+}
+
+// record builds each of the source's streams on a recording transport, fetches its first page
+// from the simulator, and rebuilds it on the recording.
+func record(s source) ([]Case, error) {
+	own := map[string]int{}
+	for name, n := range backlogs {
+		if strings.HasPrefix(name, s.source+"/") {
+			own[name] = n
+		}
+	}
+	sim := simulator.New(simulator.Options{Seed: 8, BacklogEnd: backlogEnd, RateLimit: -1, TrendCASPerMinute: -1, Backlogs: own})
 	defer sim.Close()
 	srv := httptest.NewServer(sim.Handler())
 	defer srv.Close()
 	var out []Case
-	for _, s := range sources {
-		for _, name := range s.lists {
-			rec := &recorder{next: srv.Client().Transport, answers: map[string][]byte{}}
-			c := Case{Name: s.source + "/" + name, Source: s.source, Query: engine.Query{Since: backlogEnd.Add(-25 * time.Hour), Initial: true}}
-			live, err := s.build(srv.URL, &http.Client{Transport: rec})
-			if err != nil {
-				return nil, err
-			}
-			page, err := live[name].Fetch(context.Background(), c.Query)
-			if err != nil {
-				return nil, fmt.Errorf("%s: recording: %w", c.Name, err)
-			}
-			c.Page, c.Records = rec.last, len(page.Records)+page.Malformed
-			replayed, err := s.build(srv.URL, &http.Client{Transport: replay(rec.answers)})
-			if err != nil {
-				return nil, err
-			}
-			c.Stream = replayed[name]
-			out = append(out, c)
+	for _, name := range s.lists {
+		rec := &recorder{next: srv.Client().Transport, answers: map[string][]byte{}}
+		c := Case{Name: s.source + "/" + name, Source: s.source, Query: engine.Query{Since: backlogEnd.Add(-25 * time.Hour), Initial: true}}
+		live, err := s.build(srv.URL, &http.Client{Transport: rec})
+		if err != nil {
+			return nil, err
 		}
+		page, err := live[name].Fetch(context.Background(), c.Query)
+		if err != nil {
+			return nil, fmt.Errorf("%s: recording: %w", c.Name, err)
+		}
+		c.Page, c.Records = rec.last, len(page.Records)+page.Malformed
+		replayed, err := s.build(srv.URL, &http.Client{Transport: replay(rec.answers)})
+		if err != nil {
+			return nil, err
+		}
+		c.Stream = replayed[name]
+		out = append(out, c)
 	}
 	return out, nil
 }
@@ -152,7 +167,7 @@ func recordAll() ([]Case, error) {
 var backlogs = map[string]int{
 	"usm_anywhere/alarm": bigPage, "usm_anywhere/event": bigPage,
 	"usm_central/alarm": bigPage, "usm_central/event": bigPage,
-	"cisco_gta/alert": bigPage, "cisco_gta/threat_detection": bigPage, "cisco_gta/event": bigPage, "cisco_gta/flow": 0,
+	"cisco_gta/alert": bigPage, "cisco_gta/threat_detection": bigPage, "cisco_gta/event": bigPage,
 	// 48 service/event pairs share Trend's one list: enough for a full page of one pair.
 	"trend_cas/security_event": 60 * trendPage,
 }
