@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -172,7 +171,7 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, contentTyp
 		return nil, auth, fmt.Errorf("%s %s: %w", method, redact(u), stripURL(err))
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+	data, err := readBody(resp.Body, c.maxBody+1)
 	c.report(resp.StatusCode, start)
 	if err != nil {
 		return nil, auth, fmt.Errorf("%s %s: reading body: %w", method, redact(u), err)

@@ -790,3 +790,16 @@ func TestEchoedCredentialsAreScrubbedFromErrors(t *testing.T) {
 	assert.NotContains(t, err.Error(), clientSecret)
 	assert.NotContains(t, err.Error(), base64.StdEncoding.EncodeToString([]byte("id:"+clientSecret)))
 }
+
+func TestReadBodyCopiesOutOfItsPooledBuffer(t *testing.T) {
+	first, err := readBody(strings.NewReader("first page"), 100)
+	require.NoError(t, err)
+	second, err := readBody(strings.NewReader("2nd"), 100)
+	require.NoError(t, err)
+	assert.Equal(t, "first page", string(first), "a later read leaves an earlier body alone")
+	assert.Equal(t, "2nd", string(second))
+
+	capped, err := readBody(strings.NewReader("0123456789"), 4)
+	require.NoError(t, err)
+	assert.Equal(t, "0123", string(capped))
+}
