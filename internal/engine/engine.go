@@ -195,12 +195,20 @@ func (r *runner) poll(ctx context.Context) (backlog bool, err error) {
 	s := r.engine.settings
 	q := Query{Since: cp.since(time.Now(), s.InitialLookback, s.Overlap), Cursor: cp.Cursor, Initial: cp.Watermark.IsZero() && cp.Cursor == ""}
 	var walkNewest time.Time
+	var ahead *pending
+	defer func() { ahead.abandon() }()
+	page, fetchErr := r.fetch(ctx, q)
 	for {
 		// A stream may answer records together with an error that ends the walk (a next link
 		// it refuses to follow): the records still go out, then the error is reported.
-		page, fetchErr := retry(ctx, s.Retry, r.log, "fetch", func() (Page, error) { return r.stream.Fetch(ctx, q) })
 		if fetchErr != nil && len(page.Records) == 0 {
 			return false, fetchErr
+		}
+		if fetchErr == nil && page.Next != "" {
+			// The next page is fetched while this one is delivered. Fetches stay one at a time
+			// and in order; only this page's checkpoint depends on its delivery.
+			q.PageToken = page.Next
+			ahead = r.fetchAhead(ctx, q)
 		}
 		if page.Malformed > 0 {
 			r.log.Warn("Skipped items that are not records", zap.Int("items", page.Malformed))
@@ -229,7 +237,44 @@ func (r *runner) poll(ctx context.Context) (backlog bool, err error) {
 		if page.Next == "" {
 			return page.Backlog, nil
 		}
-		q.PageToken = page.Next
+		page, fetchErr = ahead.wait()
+	}
+}
+
+func (r *runner) fetch(ctx context.Context, q Query) (Page, error) {
+	return retry(ctx, r.engine.settings.Retry, r.log, "fetch", func() (Page, error) { return r.stream.Fetch(ctx, q) })
+}
+
+// pending is a page being fetched in the background.
+type pending struct {
+	done   chan struct{}
+	cancel context.CancelFunc
+	page   Page
+	err    error
+}
+
+func (r *runner) fetchAhead(ctx context.Context, q Query) *pending {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &pending{done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(p.done)
+		p.page, p.err = r.fetch(ctx, q)
+	}()
+	return p
+}
+
+func (p *pending) wait() (Page, error) {
+	<-p.done
+	p.cancel()
+	return p.page, p.err
+}
+
+// abandon stops a fetch whose page will not be delivered and waits for it: nothing a poll
+// started outlives it.
+func (p *pending) abandon() {
+	if p != nil {
+		p.cancel()
+		<-p.done
 	}
 }
 

@@ -715,3 +715,71 @@ func keys(m map[string]int64) []string {
 	}
 	return out
 }
+
+func TestNextPageIsFetchedWhileThePageIsDelivered(t *testing.T) {
+	p1 := Page{Records: []record.Record{rec("a", t0)}, Next: "p2"}
+	p2 := Page{Records: []record.Record{rec("b", t0.Add(time.Second))}}
+	secondFetched := make(chan struct{})
+	stream := newStream("s", func(_ context.Context, q Query) (Page, error) {
+		if q.PageToken == "" {
+			return p1, nil
+		}
+		close(secondFetched)
+		return p2, nil
+	})
+	sink := &fakeSink{refuse: func(records []record.Record) error {
+		if records[0].ID == "a" {
+			// Delivering the first page waits for the second to be requested.
+			select {
+			case <-secondFetched:
+			case <-time.After(2 * time.Second):
+				return consumererror.NewPermanent(errors.New("the next page was not fetched during delivery"))
+			}
+		}
+		return nil
+	}}
+	store := newStore()
+	e := New(testSettings(), store, sink, []Stream{stream})
+
+	_, err := poll(e, 0)
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"a"}, {"b"}}, sink.Accepted(), "pages are delivered in order")
+	assert.Zero(t, sink.droppedCount(DropRejected))
+	assert.Equal(t, []string{"", "p2"}, pageTokens(stream.Queries()), "one fetch per page, in order")
+	assert.True(t, t0.Add(time.Second).Equal(store.stored(t, "s").Watermark))
+}
+
+func TestFailedDeliveryAbandonsThePageFetchedAhead(t *testing.T) {
+	settings := testSettings()
+	settings.Retry.MaxElapsedTime = 20 * time.Millisecond
+	cancelled := make(chan struct{})
+	stream := newStream("s", func(ctx context.Context, q Query) (Page, error) {
+		if q.PageToken == "" {
+			return Page{Records: []record.Record{rec("a", t0)}, Next: "p2"}, nil
+		}
+		<-ctx.Done() // the page after a refused one is never needed
+		close(cancelled)
+		return Page{}, ctx.Err()
+	})
+	sink := &fakeSink{refuse: func([]record.Record) error { return errors.New("queue is full") }}
+	store := newStore()
+	e := New(settings, store, sink, []Stream{stream})
+
+	_, err := poll(e, 0)
+	require.ErrorContains(t, err, "queue is full")
+	select {
+	case <-cancelled: // and poll returned only after the fetch ahead had ended
+	default:
+		t.Fatal("poll returned while the fetch ahead was still running")
+	}
+	assert.False(t, store.has("s"), "no checkpoint moved")
+	assert.Empty(t, sink.Accepted())
+}
+
+func pageTokens(qs []Query) []string {
+	out := make([]string, 0, len(qs))
+	for _, q := range qs {
+		out = append(out, q.PageToken)
+	}
+	return out
+}
