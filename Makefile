@@ -79,8 +79,20 @@ integration-test: build prometheus
 
 test: fmt vet check-generated unit-test rules-test integration-test
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# The numbers of docs/performance.md, as tables: conversion benchmarks against plain decoding,
+# request rates under the documented limits, the receiver's peak RSS draining a backlog, and the
+# Cisco comparison with a Python client. About 8 minutes; BENCH_FULL=1 adds a 1,000,000-record
+# drain, more benchmark runs and a longer watch of Trend's quota.
+bench: python3-requests
+	$(GO) run ./test/bench/report $(if $(BENCH_FULL),-full)
+
+# Debian's python3-requests, for the Python client make bench compares with. If it cannot be
+# installed, that comparison says so and is skipped.
+.PHONY: python3-requests
+python3-requests:
+	@python3 -c 'import requests' 2>/dev/null || /usr/bin/python3 -c 'import requests' 2>/dev/null || { \
+	  $(SUDO) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-requests >/dev/null' \
+	  || echo "WARNING: could not install Debian's python3-requests: the comparison with the Python client will be skipped" >&2; }
 
 clean:
 	rm -rf bin build data .tools

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/securityalerts/securityalerts/internal/simulator"
+)
+
+// scenario is one run of the receiver, in a process of its own, against the simulator.
+type scenario struct {
+	name string
+	sim  simulator.Options
+	// receiver is the receiver block for the simulator at endpoint.
+	receiver func(endpoint string) map[string]any
+	// want ends the run once that many records were consumed; window, when set, ends it that
+	// long after the first data request instead, and only requests within it are counted.
+	want   int64
+	window time.Duration
+	// allowed is the request rate the API (or our configuration of it) allows, per second.
+	allowed float64
+	// cpuProfile, when set, is where the receiver process writes its CPU profile.
+	cpuProfile string
+}
+
+// outcome is what a scenario measured.
+type outcome struct {
+	child    childResult
+	requests int // data requests (not token requests) counted
+	span     time.Duration
+	statuses map[int]int
+	// cpu is the receiver process's CPU time; simCPU the simulator's while it ran.
+	cpu, simCPU time.Duration
+}
+
+// rate is the data requests per second: within the window, or between the first request and
+// the last record of a drain.
+func (o outcome) rate() float64 {
+	if o.span <= 0 {
+		return 0
+	}
+	return float64(o.requests) / o.span.Seconds()
+}
+
+func (o outcome) recordsPerSecond() float64 {
+	if o.child.Elapsed <= 0 {
+		return 0
+	}
+	return float64(o.child.Records) / o.child.Elapsed.Seconds()
+}
+
+// api is the simulator on loopback behind a request tap.
+type api struct {
+	sim *simulator.Simulator
+	tap *tap
+	srv *http.Server
+	url string
+}
+
+func serve(opts simulator.Options) (*api, error) {
+	sim := simulator.New(opts)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		sim.Close()
+		return nil, err
+	}
+	a := &api{sim: sim, tap: &tap{next: sim.Handler()}, url: "http://" + ln.Addr().String()}
+	a.srv = &http.Server{Handler: a.tap, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = a.srv.Serve(ln) }()
+	return a, nil
+}
+
+func (a *api) close() {
+	_ = a.srv.Close()
+	a.sim.Close()
+}
+
+// run starts the simulator, runs the scenario's receiver against it and stops both.
+func (s scenario) run(ctx context.Context) (outcome, error) {
+	a, err := serve(s.sim)
+	if err != nil {
+		return outcome{}, err
+	}
+	defer a.close()
+	return a.receive(ctx, s)
+}
+
+// receive runs the scenario's receiver process against a, and waits for it.
+func (a *api) receive(ctx context.Context, s scenario) (outcome, error) {
+	a.tap.reset()
+	tap := a.tap
+	config, err := json.Marshal(s.receiver(a.url))
+	if err != nil {
+		return outcome{}, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return outcome{}, err
+	}
+	var stdout bytes.Buffer
+	cmd := exec.CommandContext(ctx, self, "-child", string(config), "-want", strconv.FormatInt(s.want, 10), "-cpuprofile", s.cpuProfile)
+	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
+	start, simStart := time.Now(), cpuTime()
+	if err := cmd.Start(); err != nil {
+		return outcome{}, err
+	}
+	if s.window > 0 {
+		go func() {
+			first := tap.waitFirst(ctx)
+			select {
+			case <-time.After(time.Until(first.Add(s.window))):
+			case <-ctx.Done():
+			}
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+		}()
+	}
+	waitErr := cmd.Wait()
+	if waitErr != nil {
+		return outcome{}, fmt.Errorf("%s: receiver: %w", s.name, waitErr)
+	}
+	o := outcome{cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), simCPU: cpuTime() - simStart}
+	if err := json.Unmarshal(stdout.Bytes(), &o.child); err != nil {
+		return outcome{}, fmt.Errorf("%s: receiver said %q: %w", s.name, stdout.String(), err)
+	}
+	o.statuses = tap.statuses()
+	if s.window > 0 {
+		o.requests, o.span = tap.count(s.window), s.window
+	} else {
+		o.requests = tap.count(time.Since(start))
+		o.span = start.Add(o.child.Elapsed).Sub(tap.first())
+	}
+	if s.want > 0 && o.child.Records != s.want {
+		return o, fmt.Errorf("%s: drained %d records, want %d", s.name, o.child.Records, s.want)
+	}
+	return o, nil
+}
+
+// tap notes when each data request arrived and how it was answered; token requests are not
+// data requests, and /_sim is the simulator's own.
+type tap struct {
+	next http.Handler
+
+	mu    sync.Mutex
+	times []time.Time
+	codes map[int]int
+	ready chan struct{}
+}
+
+func (t *tap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/token") || strings.HasPrefix(r.URL.Path, "/_sim/") {
+		t.next.ServeHTTP(w, r)
+		return
+	}
+	now := time.Now()
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	t.next.ServeHTTP(sw, r)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.init()
+	if len(t.times) == 0 {
+		close(t.ready)
+	}
+	t.times = append(t.times, now)
+	t.codes[sw.status]++
+}
+
+func (t *tap) init() {
+	if t.codes == nil {
+		t.codes, t.ready = map[int]int{}, make(chan struct{})
+	}
+}
+
+func (t *tap) reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.times, t.codes = nil, nil
+	t.init()
+}
+
+func (t *tap) first() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.times) == 0 {
+		return time.Time{}
+	}
+	return t.times[0]
+}
+
+// waitFirst returns when the first data request arrived.
+func (t *tap) waitFirst(ctx context.Context) time.Time {
+	t.mu.Lock()
+	t.init()
+	ready := t.ready
+	t.mu.Unlock()
+	select {
+	case <-ready:
+	case <-ctx.Done():
+	}
+	return t.first()
+}
+
+// count is how many data requests arrived within d of the first.
+func (t *tap) count(d time.Duration) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, at := range t.times {
+		if at.Sub(t.times[0]) < d {
+			n++
+		}
+	}
+	return n
+}
+
+func (t *tap) statuses() map[int]int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[int]int, len(t.codes))
+	for code, n := range t.codes {
+		out[code] = n
+	}
+	return out
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if !w.wrote {
+		w.status, w.wrote = status, true
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// cpuTime is this process's CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// table writes tab-separated rows aligned, under a title.
+type table struct {
+	w  *tabwriter.Writer
+	to io.Writer
+}
+
+func newTable(to io.Writer, title string, header ...string) *table {
+	fmt.Fprintf(to, "\n%s\n", title)
+	t := &table{w: tabwriter.NewWriter(to, 0, 0, 2, ' ', tabwriter.AlignRight), to: to}
+	t.row(header...)
+	return t
+}
+
+func (t *table) row(cells ...string) { fmt.Fprintln(t.w, strings.Join(cells, "\t")+"\t") }
+
+func (t *table) flush() { _ = t.w.Flush() }
+
+// num writes n with thousands separators, to a precision that suits its size.
+func num(n float64) string {
+	switch {
+	case n == 0:
+		return "-"
+	case n < 10:
+		return fmt.Sprintf("%.2f", n)
+	case n < 100:
+		return fmt.Sprintf("%.1f", n)
+	}
+	s := fmt.Sprintf("%.0f", n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+func mib(bytes int64) string { return fmt.Sprintf("%.0f MiB", float64(bytes)/(1<<20)) }
+
+func ratio(a, b float64) string {
+	if b == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", a/b)
+}
+
+func conversionTable(to io.Writer, cases map[string]conversion, count int) {
+	t := newTable(to, fmt.Sprintf("Conversion of a full page, records/s (median of %d runs); ratio = bytes→plog ÷ decode only", count),
+		"stream", "records/page", "decode only", "bytes→records", "records→plog", "bytes→plog", "allocs/record", "ratio")
+	names := make([]string, 0, len(cases))
+	for name := range cases {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		c := cases[name]
+		decode, e2e := c.median("Decode", "records/s"), c.median("EndToEnd", "records/s")
+		t.row(name, num(c.median("EndToEnd", "records/op")), num(decode), num(c.median("Fetch", "records/s")),
+			num(c.median("ToLogs", "records/s")), num(e2e), num(c.perRecord("EndToEnd", "allocs/op")), ratio(e2e, decode))
+	}
+	t.flush()
+}
+
+type rateResult struct {
+	scenario
+	outcome
+}
+
+func rateTable(to io.Writer, results []rateResult) {
+	t := newTable(to, "Request rate with the limits at the documented values (window from the first data request)",
+		"scenario", "window", "requests", "allowed/s", "achieved/s", "fraction", "429s", "records/s", "peak RSS")
+	for _, r := range results {
+		t.row(r.name, r.window.String(), num(float64(r.requests)), num(r.allowed), num(r.rate()),
+			fmt.Sprintf("%.3f", r.rate()/r.allowed), fmt.Sprint(r.statuses[429]), num(r.recordsPerSecond()), mib(r.child.PeakRSS))
+	}
+	t.flush()
+}
+
+func rssTable(to io.Writer, results []rateResult) {
+	t := newTable(to, "Peak RSS of the receiver process draining a USM Anywhere alarm backlog (page 1000, 100 req/s)",
+		"backlog", "records/s", "requests/s", "receiver CPU", "simulator CPU", "429s", "peak RSS")
+	for _, r := range results {
+		t.row(num(float64(r.want)), num(r.recordsPerSecond()), num(r.rate()), r.cpu.Round(10*time.Millisecond).String(),
+			r.simCPU.Round(10*time.Millisecond).String(), fmt.Sprint(r.statuses[429]), mib(r.child.PeakRSS))
+	}
+	t.flush()
+}
+
+func pythonTable(to io.Writer, cs []comparison) {
+	t := newTable(to, "Cisco alerts and events, the receiver vs the docs' approach in Python (requests), same simulator",
+		"mode", "API latency", "records", "ours rec/s", "python rec/s", "ours ÷ python", "ours CPU", "python CPU", "ours req", "python req", "ours RSS", "python RSS")
+	for _, c := range cs {
+		ours, theirs := c.ours.perSecond(c.records), c.theirs.perSecond(c.records)
+		t.row(c.mode, c.latency.String(), num(float64(c.records)), num(ours), num(theirs), ratio(ours, theirs),
+			c.ours.cpu.Round(10*time.Millisecond).String(), c.theirs.cpu.Round(10*time.Millisecond).String(),
+			fmt.Sprint(c.ours.requests), fmt.Sprint(c.theirs.requests), mib(c.ours.peakRSS), mib(c.theirs.peakRSS))
+	}
+	t.flush()
+}
