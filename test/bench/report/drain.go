@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,9 +31,13 @@ type scenario struct {
 	window time.Duration
 	// allowed is the request rate the API (or our configuration of it) allows, per second.
 	allowed float64
-	// cpuProfile, when set, is where the receiver process writes its CPU profile.
-	cpuProfile string
 }
+
+// profileDir, when set, receives the CPU profile of every receiver process, numbered in order.
+var (
+	profileDir string
+	profiles   int
+)
 
 // outcome is what a scenario measured.
 type outcome struct {
@@ -109,7 +114,14 @@ func (a *api) receive(ctx context.Context, s scenario) (outcome, error) {
 		return outcome{}, err
 	}
 	var stdout bytes.Buffer
-	cmd := exec.CommandContext(ctx, self, "-child", string(config), "-want", strconv.FormatInt(s.want, 10), "-cpuprofile", s.cpuProfile)
+	args := []string{"-child", string(config), "-want", strconv.FormatInt(s.want, 10)}
+	if profileDir != "" {
+		profiles++
+		path := filepath.Join(profileDir, fmt.Sprintf("%02d.pprof", profiles))
+		progress("CPU profile of %s: %s", s.name, path)
+		args = append(args, "-cpuprofile", path)
+	}
+	cmd := exec.CommandContext(ctx, self, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second

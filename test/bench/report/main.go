@@ -18,7 +18,8 @@ import (
 func main() {
 	child := flag.String("child", "", "run the receiver with this JSON configuration (internal)")
 	want := flag.Int64("want", 0, "with -child: stop after this many records")
-	cpuProfile := flag.String("cpuprofile", "", "with -child: write the receiver's CPU profile to this file")
+	cpuProfile := flag.String("cpuprofile", "", "with -child: write the receiver's CPU profile to this file (internal)")
+	flag.StringVar(&profileDir, "profiles", "", "write the CPU profile of the receiver process of every drain into this directory")
 	full := flag.Bool("full", false, "also drain a 1,000,000-record backlog, run the benchmarks 6 times and watch the Trend quota for 5 minutes")
 	only := flag.String("only", "", "run only these sections, comma-separated: convert, rate, rss, python")
 	verbose := flag.Bool("v", false, "echo go test's output")
@@ -68,7 +69,6 @@ func report(ctx context.Context, out io.Writer, full bool, only string, verbose 
 	if want("rss") {
 		var results []rateResult
 		for _, s := range rssScenarios(backlogs) {
-			s.cpuProfile = os.Getenv("BENCH_CPUPROFILE")
 			progress("draining %d alarms", s.want)
 			o, err := s.run(ctx)
 			if err != nil {
