@@ -26,6 +26,15 @@ func DecodeDocument(rawURL string, body []byte, read func(doc any) error) error 
 	return malformed(rawURL, body, err)
 }
 
+// Object returns a decoded document as the JSON object it must be; null is an empty one.
+func Object(doc any) (map[string]any, error) {
+	m, ok := doc.(map[string]any)
+	if !ok && doc != nil {
+		return nil, fmt.Errorf("the answer is a JSON %s, not an object", kindOf(doc))
+	}
+	return m, nil
+}
+
 // Field returns m[key] as a T. Absent or null is the zero T; another type is an error naming
 // the key, as encoding/json refuses a struct field of the wrong type.
 func Field[T any](m map[string]any, key string) (T, error) {

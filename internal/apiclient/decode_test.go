@@ -111,6 +111,17 @@ func TestDecodeJSONTargets(t *testing.T) {
 	}
 }
 
+func TestObject(t *testing.T) {
+	m, err := Object(map[string]any{"a": "b"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"a": "b"}, m)
+	m, err = Object(nil)
+	require.NoError(t, err, "null is an empty answer")
+	assert.Nil(t, m)
+	_, err = Object([]any{})
+	assert.ErrorContains(t, err, "the answer is a JSON array, not an object")
+}
+
 func TestField(t *testing.T) {
 	m := map[string]any{"s": "x", "n": json.Number("1"), "null": nil, "list": []any{}}
 	s, err := Field[string](m, "s")

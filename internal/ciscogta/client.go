@@ -112,12 +112,9 @@ type wirePage struct {
 // read takes the page from a decoded answer (apiclient.DecodeDocument); a field of the wrong
 // type makes the answer malformed.
 func (w *wirePage) read(doc any) error {
-	m, ok := doc.(map[string]any)
-	if !ok {
-		if doc == nil {
-			return nil
-		}
-		return errors.New("the answer is not a JSON object")
+	m, err := apiclient.Object(doc)
+	if err != nil {
+		return err
 	}
 	info, err1 := apiclient.Field[map[string]any](m, "pageInfo")
 	var err2, err3, err4 error

@@ -27,12 +27,9 @@ type HALPage struct {
 // Read fills p from a decoded answer (apiclient.DecodeDocument), refusing the fields it knows
 // when they have the wrong type: a list that is not a list is a malformed page, not an empty one.
 func (p *HALPage) Read(doc any) error {
-	m, ok := doc.(map[string]any)
-	if !ok {
-		if doc == nil {
-			return nil
-		}
-		return errors.New("the answer is not a JSON object")
+	m, err := apiclient.Object(doc)
+	if err != nil {
+		return err
 	}
 	links, err := apiclient.Field[map[string]any](m, "_links")
 	if err != nil {

@@ -50,12 +50,13 @@ type answer struct {
 }
 
 func (a *answer) Read(doc any) error {
-	if m, ok := doc.(map[string]any); ok {
-		a.Total = m["total"]
-		var err error
-		if a.Results, err = apiclient.Field[[]any](m, "results"); err != nil {
-			return err
-		}
+	m, err := apiclient.Object(doc)
+	if err != nil {
+		return err
+	}
+	a.Total = m["total"]
+	if a.Results, err = apiclient.Field[[]any](m, "results"); err != nil {
+		return err
 	}
 	return a.HALPage.Read(doc)
 }

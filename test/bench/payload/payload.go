@@ -89,9 +89,21 @@ func Report(b *testing.B, records int) {
 	b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
-// BenchmarkDecode is the baseline every conversion is compared with: encoding/json decoding the
+// RunDecode runs the decode-only baseline of each of source's cases; RunFetch their streams'
+// Fetch. Each vendor's package runs them as its BenchmarkDecode and BenchmarkFetch.
+func RunDecode(b *testing.B, source string) { run(b, source, benchmarkDecode) }
+
+func RunFetch(b *testing.B, source string) { run(b, source, benchmarkFetch) }
+
+func run(b *testing.B, source string, bench func(*testing.B, Case)) {
+	for _, c := range Cases(b, source) {
+		b.Run(c.Name, func(b *testing.B) { bench(b, c) })
+	}
+}
+
+// benchmarkDecode is the baseline every conversion is compared with: encoding/json decoding the
 // same page into map[string]any, and nothing else.
-func BenchmarkDecode(b *testing.B, c Case) {
+func benchmarkDecode(b *testing.B, c Case) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(c.Page)))
 	for b.Loop() {
@@ -103,8 +115,8 @@ func BenchmarkDecode(b *testing.B, c Case) {
 	Report(b, c.Records)
 }
 
-// BenchmarkFetch measures the stream turning the page's bytes into records.
-func BenchmarkFetch(b *testing.B, c Case) {
+// benchmarkFetch measures the stream turning the page's bytes into records.
+func benchmarkFetch(b *testing.B, c Case) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(c.Page)))
 	c.Fetch(b) // the token and any listing are fetched once, as in a drain

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -240,11 +241,7 @@ func (t *tap) count(d time.Duration) int {
 func (t *tap) statuses() map[int]int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make(map[int]int, len(t.codes))
-	for code, n := range t.codes {
-		out[code] = n
-	}
-	return out
+	return maps.Clone(t.codes)
 }
 
 type statusWriter struct {

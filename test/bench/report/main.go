@@ -55,26 +55,16 @@ func report(ctx context.Context, out io.Writer, full bool, only string, verbose 
 		conversionTable(out, cases, count)
 	}
 	if want("rate") {
-		var results []rateResult
-		for _, s := range rateScenarios(full) {
-			progress("%s for %s", s.name, s.window)
-			o, err := s.run(ctx)
-			if err != nil {
-				return err
-			}
-			results = append(results, rateResult{s, o})
+		results, err := runAll(ctx, rateScenarios(full))
+		if err != nil {
+			return err
 		}
 		rateTable(out, results)
 	}
 	if want("rss") {
-		var results []rateResult
-		for _, s := range rssScenarios(backlogs) {
-			progress("draining %d alarms", s.want)
-			o, err := s.run(ctx)
-			if err != nil {
-				return err
-			}
-			results = append(results, rateResult{s, o})
+		results, err := runAll(ctx, rssScenarios(backlogs))
+		if err != nil {
+			return err
 		}
 		rssTable(out, results)
 	}
@@ -88,6 +78,23 @@ func report(ctx context.Context, out io.Writer, full bool, only string, verbose 
 		}
 	}
 	return nil
+}
+
+func runAll(ctx context.Context, scenarios []scenario) ([]result, error) {
+	var results []result
+	for _, s := range scenarios {
+		if s.window > 0 {
+			progress("%s, for %s", s.name, s.window)
+		} else {
+			progress("%s, draining %d records", s.name, s.want)
+		}
+		o, err := s.run(ctx)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, result{s, o})
+	}
+	return results, nil
 }
 
 func progress(format string, args ...any) {

@@ -70,12 +70,13 @@ func rateScenarios(full bool) []scenario {
 }
 
 // rssScenarios drain a whole USM Anywhere alarm backlog at the API's largest page: the
-// receiver's peak RSS should not grow with the backlog.
+// receiver's peak RSS should not grow with the backlog. The last drains alarms and events
+// together: memory grows with the streams draining at once, a page or two each.
 func rssScenarios(sizes []int) []scenario {
 	var out []scenario
 	for _, n := range sizes {
 		out = append(out, scenario{
-			name: "usm_anywhere alarms",
+			name: "alarms",
 			sim:  simulator.Options{Seed: 2, Backlogs: map[string]int{"usm_anywhere/alarm": n}},
 			receiver: func(endpoint string) map[string]any {
 				return usmAnywhere(endpoint, 1000, 100, false)
@@ -83,5 +84,12 @@ func rssScenarios(sizes []int) []scenario {
 			want: int64(n), allowed: 100,
 		})
 	}
-	return out
+	return append(out, scenario{
+		name: "alarms+events",
+		sim:  simulator.Options{Seed: 2, Backlogs: map[string]int{"usm_anywhere/alarm": 100_000, "usm_anywhere/event": 100_000}},
+		receiver: func(endpoint string) map[string]any {
+			return usmAnywhere(endpoint, 1000, 100, true)
+		},
+		want: 200_000, allowed: 100,
+	})
 }

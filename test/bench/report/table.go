@@ -69,12 +69,13 @@ func conversionTable(to io.Writer, cases map[string]conversion, count int) {
 	t.flush()
 }
 
-type rateResult struct {
+// result is a scenario and what it measured.
+type result struct {
 	scenario
 	outcome
 }
 
-func rateTable(to io.Writer, results []rateResult) {
+func rateTable(to io.Writer, results []result) {
 	t := newTable(to, "Request rate with the limits at the documented values (window from the first data request)",
 		"scenario", "window", "requests", "allowed/s", "achieved/s", "fraction", "429s", "records/s", "peak RSS")
 	for _, r := range results {
@@ -84,11 +85,11 @@ func rateTable(to io.Writer, results []rateResult) {
 	t.flush()
 }
 
-func rssTable(to io.Writer, results []rateResult) {
-	t := newTable(to, "Peak RSS of the receiver process draining a USM Anywhere alarm backlog (page 1000, 100 req/s)",
-		"backlog", "records/s", "requests/s", "receiver CPU", "simulator CPU", "429s", "peak RSS")
+func rssTable(to io.Writer, results []result) {
+	t := newTable(to, "Peak RSS of the receiver process draining a USM Anywhere backlog (page 1000, 100 req/s)",
+		"lists", "backlog", "records/s", "requests/s", "receiver CPU", "simulator CPU", "429s", "peak RSS")
 	for _, r := range results {
-		t.row(num(float64(r.want)), num(r.recordsPerSecond()), num(r.rate()), r.cpu.Round(10*time.Millisecond).String(),
+		t.row(r.name, num(float64(r.want)), num(r.recordsPerSecond()), num(r.rate()), r.cpu.Round(10*time.Millisecond).String(),
 			r.simCPU.Round(10*time.Millisecond).String(), fmt.Sprint(r.statuses[429]), mib(r.child.PeakRSS))
 	}
 	t.flush()
