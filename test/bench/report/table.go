@@ -43,6 +43,14 @@ func num(n float64) string {
 	return s
 }
 
+// perTime writes a rate per second, or per minute when it is below one a second.
+func perTime(perSecond float64) string {
+	if perSecond < 1 {
+		return fmt.Sprintf("%.2f/min", perSecond*60)
+	}
+	return fmt.Sprintf("%.1f/s", perSecond)
+}
+
 func mib(bytes int64) string { return fmt.Sprintf("%.0f MiB", float64(bytes)/(1<<20)) }
 
 func ratio(a, b float64) string {
@@ -77,9 +85,9 @@ type result struct {
 
 func rateTable(to io.Writer, results []result) {
 	t := newTable(to, "Request rate with the limits at the documented values (window from the first data request)",
-		"scenario", "window", "requests", "allowed/s", "achieved/s", "fraction", "429s", "records/s", "peak RSS")
+		"scenario", "window", "requests", "allowed", "achieved", "fraction", "429s", "records/s", "peak RSS")
 	for _, r := range results {
-		t.row(r.name, r.window.String(), num(float64(r.requests)), num(r.allowed), num(r.rate()),
+		t.row(r.name, r.window.String(), fmt.Sprint(r.requests), perTime(r.allowed), perTime(r.rate()),
 			fmt.Sprintf("%.3f", r.rate()/r.allowed), fmt.Sprint(r.statuses[429]), num(r.recordsPerSecond()), mib(r.child.PeakRSS))
 	}
 	t.flush()
