@@ -241,43 +241,6 @@ func (r *runner) poll(ctx context.Context) (backlog bool, err error) {
 	}
 }
 
-func (r *runner) fetch(ctx context.Context, q Query) (Page, error) {
-	return retry(ctx, r.engine.settings.Retry, r.log, "fetch", func() (Page, error) { return r.stream.Fetch(ctx, q) })
-}
-
-// pending is a page being fetched in the background.
-type pending struct {
-	done   chan struct{}
-	cancel context.CancelFunc
-	page   Page
-	err    error
-}
-
-func (r *runner) fetchAhead(ctx context.Context, q Query) *pending {
-	ctx, cancel := context.WithCancel(ctx)
-	p := &pending{done: make(chan struct{}), cancel: cancel}
-	go func() {
-		defer close(p.done)
-		p.page, p.err = r.fetch(ctx, q)
-	}()
-	return p
-}
-
-func (p *pending) wait() (Page, error) {
-	<-p.done
-	p.cancel()
-	return p.page, p.err
-}
-
-// abandon stops a fetch whose page will not be delivered and waits for it: nothing a poll
-// started outlives it.
-func (p *pending) abandon() {
-	if p != nil {
-		p.cancel()
-		<-p.done
-	}
-}
-
 func (r *runner) deliver(ctx context.Context, records []record.Record) error {
 	if len(records) == 0 {
 		return nil
