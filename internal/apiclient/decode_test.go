@@ -52,7 +52,7 @@ func TestDecodeJSONUnparsableURLIsKept(t *testing.T) {
 	assert.Equal(t, "::not a url", me.URL)
 }
 
-// FuzzParseJSON holds the one-pass parser to encoding/json: the same documents refused, the
+// FuzzParseJSON holds parseJSON to encoding/json: the same documents refused, the
 // same values for the others.
 func FuzzParseJSON(f *testing.F) {
 	for _, seed := range []string{

@@ -1,35 +1,39 @@
 package apiclient
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
-)
+	"io"
 
-// maxDepth is encoding/json's nesting limit, kept so that both refuse the same documents.
-const maxDepth = 10000
+	"github.com/go-json-experiment/json/jsontext"
+)
 
 // parseJSON decodes one JSON document into the values encoding/json gives an `any` with
 // UseNumber (map[string]any, []any, string, json.Number, bool, nil), in one pass where
-// encoding/json takes two (validate, then decode). Pages repeat the same keys on every record,
-// so keys are interned per document, and each object's map is made at its final size. Strings
-// with escapes or non-ASCII bytes are left to encoding/json, whose rules for them (invalid
-// UTF-8, lone surrogates) this must match exactly; FuzzParseJSON holds it to that.
+// encoding/json takes two (validate, then decode). The tokens come from jsontext, the
+// standard library's JSON v2 lexer; this builds the values: pages repeat the same keys on
+// every record, so keys are interned per document, and each object's map is made at its final
+// size. jsontext is told to accept what encoding/json accepts (duplicate names, invalid UTF-8
+// mangled to U+FFFD); FuzzParseJSON holds the two to the same answers.
 func parseJSON(data []byte) (any, error) {
-	p := parser{data: data, keys: make(map[string]string, 64)}
-	p.space()
-	v, err := p.value(0)
+	b := builder{
+		dec:  jsontext.NewDecoder(bytes.NewReader(data), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)),
+		keys: make(map[string]string, 64),
+	}
+	v, err := b.value()
 	if err != nil {
 		return nil, err
 	}
-	if p.space(); p.pos < len(p.data) {
-		return nil, p.errorf("invalid character %q after top-level value", p.data[p.pos])
+	if _, err := b.dec.ReadToken(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("offset %d: more after the top-level value", b.dec.InputOffset())
 	}
 	return v, nil
 }
 
-type parser struct {
-	data []byte
-	pos  int
+type builder struct {
+	dec  *jsontext.Decoder
 	keys map[string]string
 	// members and items are stacks shared by the objects and arrays being read, so that each
 	// is copied once into a value of its exact size.
@@ -42,161 +46,108 @@ type member struct {
 	value any
 }
 
-func (p *parser) errorf(format string, args ...any) error {
-	return fmt.Errorf("offset %d: "+format, append([]any{p.pos}, args...)...)
-}
-
-var errEnd = errors.New("unexpected end of JSON input")
-
-func (p *parser) space() {
-	for p.pos < len(p.data) {
-		switch p.data[p.pos] {
-		case ' ', '\t', '\n', '\r':
-			p.pos++
-		default:
-			return
-		}
+func (b *builder) value() (any, error) {
+	switch b.dec.PeekKind() {
+	case '{':
+		return b.object()
+	case '[':
+		return b.array()
 	}
-}
-
-func (p *parser) value(depth int) (any, error) {
-	if p.pos >= len(p.data) {
-		return nil, errEnd
+	raw, err := b.dec.ReadValue()
+	if err != nil {
+		return nil, err
 	}
-	switch c := p.data[p.pos]; {
-	case c == '{':
-		return p.object(depth + 1)
-	case c == '[':
-		return p.array(depth + 1)
-	case c == '"':
-		return p.string(false)
-	case c == '-' || (c >= '0' && c <= '9'):
-		return p.number()
-	case c == 't':
-		return true, p.literal("true")
-	case c == 'f':
-		return false, p.literal("false")
-	case c == 'n':
-		return nil, p.literal("null")
+	switch raw[0] {
+	case '"':
+		return unquote(raw)
+	case 't':
+		return true, nil
+	case 'f':
+		return false, nil
+	case 'n':
+		return nil, nil
 	default:
-		return nil, p.errorf("invalid character %q looking for beginning of value", c)
+		return json.Number(raw), nil
 	}
 }
 
-func (p *parser) object(depth int) (any, error) {
-	if depth > maxDepth {
-		return nil, p.errorf("exceeded max depth")
+func (b *builder) object() (any, error) {
+	if _, err := b.dec.ReadToken(); err != nil {
+		return nil, err
 	}
-	p.pos++ // {
-	base := len(p.members)
-	defer func() { p.members = p.members[:base] }()
-	if p.space(); p.pos < len(p.data) && p.data[p.pos] == '}' {
-		p.pos++
-		return map[string]any{}, nil
-	}
-	for {
-		if p.pos >= len(p.data) {
-			return nil, errEnd
-		}
-		if p.data[p.pos] != '"' {
-			return nil, p.errorf("invalid character %q looking for beginning of object key string", p.data[p.pos])
-		}
-		key, err := p.string(true)
+	base := len(b.members)
+	defer func() { b.members = b.members[:base] }()
+	for b.dec.PeekKind() != '}' {
+		key, err := b.key()
 		if err != nil {
 			return nil, err
 		}
-		if err := p.expect(':'); err != nil {
-			return nil, err
-		}
-		p.space()
-		v, err := p.value(depth)
+		v, err := b.value()
 		if err != nil {
 			return nil, err
 		}
-		p.members = append(p.members, member{key, v})
-		done, err := p.next('}')
-		if err != nil {
-			return nil, err
-		}
-		if done {
-			break
-		}
+		b.members = append(b.members, member{key, v})
 	}
-	m := make(map[string]any, len(p.members)-base)
-	for _, kv := range p.members[base:] {
+	if _, err := b.dec.ReadToken(); err != nil {
+		return nil, err
+	}
+	m := make(map[string]any, len(b.members)-base)
+	for _, kv := range b.members[base:] {
 		m[kv.key] = kv.value
 	}
 	return m, nil
 }
 
-func (p *parser) array(depth int) (any, error) {
-	if depth > maxDepth {
-		return nil, p.errorf("exceeded max depth")
+func (b *builder) array() (any, error) {
+	if _, err := b.dec.ReadToken(); err != nil {
+		return nil, err
 	}
-	p.pos++ // [
-	base := len(p.items)
-	defer func() { p.items = p.items[:base] }()
-	if p.space(); p.pos < len(p.data) && p.data[p.pos] == ']' {
-		p.pos++
-		return []any{}, nil
-	}
-	for {
-		v, err := p.value(depth)
+	base := len(b.items)
+	defer func() { b.items = b.items[:base] }()
+	for b.dec.PeekKind() != ']' {
+		v, err := b.value()
 		if err != nil {
 			return nil, err
 		}
-		p.items = append(p.items, v)
-		done, err := p.next(']')
-		if err != nil {
-			return nil, err
+		b.items = append(b.items, v)
+	}
+	if _, err := b.dec.ReadToken(); err != nil {
+		return nil, err
+	}
+	return append(make([]any, 0, len(b.items)-base), b.items[base:]...), nil
+}
+
+// key reads an object's member name, interned when it is plain.
+func (b *builder) key() (string, error) {
+	raw, err := b.dec.ReadValue()
+	if err != nil {
+		return "", err
+	}
+	if !plain(raw) {
+		return unquote(raw)
+	}
+	if s, ok := b.keys[string(raw[1:len(raw)-1])]; ok {
+		return s, nil
+	}
+	s := string(raw[1 : len(raw)-1])
+	b.keys[s] = s
+	return s, nil
+}
+
+func unquote(raw jsontext.Value) (string, error) {
+	if plain(raw) {
+		return string(raw[1 : len(raw)-1]), nil
+	}
+	s, _ := jsontext.AppendUnquote(nil, raw) // its only error is invalid UTF-8, which encoding/json mangles too
+	return string(s), nil
+}
+
+// plain reports whether a quoted string is ASCII without escapes, its bytes its value.
+func plain(raw jsontext.Value) bool {
+	for _, c := range raw[1 : len(raw)-1] {
+		if c == '\\' || c >= 0x80 {
+			return false
 		}
-		if done {
-			break
-		}
 	}
-	return append([]any(nil), p.items[base:]...), nil
-}
-
-// next reads what follows a member or item: a comma (and the space after it) or the closing
-// bracket, which it reports as done.
-func (p *parser) next(closing byte) (done bool, err error) {
-	p.space()
-	if p.pos >= len(p.data) {
-		return false, errEnd
-	}
-	switch c := p.data[p.pos]; c {
-	case ',':
-		p.pos++
-		p.space()
-		return false, nil
-	case closing:
-		p.pos++
-		return true, nil
-	default:
-		return false, p.errorf("invalid character %q after %s", c, map[byte]string{'}': "object key:value pair", ']': "array element"}[closing])
-	}
-}
-
-func (p *parser) expect(c byte) error {
-	p.space()
-	if p.pos >= len(p.data) {
-		return errEnd
-	}
-	if p.data[p.pos] != c {
-		return p.errorf("invalid character %q, want %q", p.data[p.pos], c)
-	}
-	p.pos++
-	return nil
-}
-
-func (p *parser) literal(word string) error {
-	end := p.pos + len(word)
-	if end > len(p.data) {
-		return errEnd
-	}
-	if string(p.data[p.pos:end]) != word {
-		return p.errorf("invalid literal, want %s", word)
-	}
-	p.pos = end
-	return nil
+	return true
 }
