@@ -53,7 +53,7 @@ $(APISIM): $(GO_SOURCES)
 # printed by the debug exporter and written to data/records.jsonl. Ctrl-C stops both.
 run: build
 	@mkdir -p data/checkpoints
-	@$(APISIM) -addr $(SIM_ADDR) & sim=$$!; trap "kill $$sim 2>/dev/null" EXIT; \
+	@$(APISIM) -addr $(SIM_ADDR) -trend-requests-per-minute 600 & sim=$$!; trap "kill $$sim 2>/dev/null" EXIT; \
 	  for i in $$(seq 50); do curl -fs http://$(SIM_ADDR)/_sim/healthz >/dev/null 2>&1 && break; sleep 0.1; done; \
 	  SIM_ENDPOINT=http://$(SIM_ADDR) $(COLLECTOR) --config testdata/run-config.yaml
 
