@@ -13,7 +13,7 @@ SIM_ADDR    ?= 127.0.0.1:18080
 GO_SOURCES  := $(shell find . -name '*.go' -not -path './build/*' -not -path './.tools/*') go.mod go.sum
 COMPONENT   := receiver/securityalertsreceiver
 
-.PHONY: all tools prometheus generate check-generated build run test unit-test rules-test integration-test bench fmt vet clean
+.PHONY: all tools prometheus generate check-generated build run test unit-test fuzz rules-test integration-test bench fmt vet clean
 
 all: build
 
@@ -66,6 +66,19 @@ vet:
 unit-test:
 	$(GO) test -race -count=1 ./...
 
+# Every fuzz target (vendor response parsers, the config decoder) for FUZZTIME each, from its seed
+# corpus in testdata/. A failing input is saved under the package's testdata/fuzz/ to replay.
+# -fuzzminimizetime is bounded because minimising a new input otherwise stalls the run for a minute.
+FUZZTIME ?= 5s
+fuzz:
+	@for file in $$(grep -rl --include='*_test.go' '^func Fuzz' internal receiver); do \
+	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
+	    echo "fuzz ./$$(dirname $$file) $$name for $(FUZZTIME)"; \
+	    out=$$($(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./$$(dirname $$file) 2>&1) \
+	      || { echo "$$out"; exit 1; }; \
+	  done; \
+	done
+
 # Unit tests of the Prometheus alerting rules shipped in docs/alerts.
 rules-test: prometheus
 	@if command -v promtool >/dev/null; then \
@@ -77,7 +90,7 @@ rules-test: prometheus
 integration-test: build prometheus
 	$(GO) test -count=1 -tags integration -timeout 10m ./test/e2e/...
 
-test: fmt vet check-generated unit-test rules-test integration-test
+test: fmt vet check-generated unit-test fuzz rules-test integration-test
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
