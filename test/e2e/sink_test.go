@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -182,14 +183,20 @@ func (s *otlpSink) missing(want map[string][]string) []string {
 	return out
 }
 
-// duplicates counts deliveries beyond the first of each record version, and the versions.
-func (s *otlpSink) duplicates() (extra, versions int) {
+// duplicates counts deliveries beyond the first of each record version, in all and by source,
+// and the versions.
+func (s *otlpSink) duplicates() (extra int, bySource map[string]int, versions int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, n := range s.versions {
-		extra += n - 1
+	bySource = map[string]int{}
+	for key, n := range s.versions {
+		if n > 1 {
+			extra += n - 1
+			source, _, _ := strings.Cut(key, "/")
+			bySource[source] += n - 1
+		}
 	}
-	return extra, len(s.versions)
+	return extra, bySource, len(s.versions)
 }
 
 func (s *otlpSink) sawMetric(name string) bool {
