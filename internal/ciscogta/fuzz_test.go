@@ -11,12 +11,6 @@ import (
 	"github.com/securityalerts/securityalerts/internal/record"
 )
 
-func addSeeds(f *testing.F, pattern string) {
-	for _, seed := range apiclienttest.Seeds(f, pattern) {
-		f.Add(seed)
-	}
-}
-
 // checkPage holds for every page of every collection: at most one record per item, each of the
 // customer with its body, and none from a body that did not decode.
 func checkPage(t *testing.T, body []byte, page engine.Page, err error) {
@@ -39,7 +33,7 @@ func checkPage(t *testing.T, body []byte, page engine.Page, err error) {
 // shape) through the first sync, an incremental sync, the page a next cursor leads to, and the
 // open-alert counts: no panic, and an alert flagged as an update was modified after it triggered.
 func FuzzAlerts(f *testing.F) {
-	addSeeds(f, "alert*.json")
+	apiclienttest.AddSeeds(f, "alert*.json")
 	f.Add([]byte(`{"items":[{"status":"Open","modifiedAt":"1999-01-01T00:00:00Z"},{"status":{"value":7},"state":"Closed","risk":{}}],"pageInfo":{"hasNextPage":true,"endCursor":{}}}`))
 
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -81,7 +75,7 @@ func FuzzAlerts(f *testing.F) {
 // whose parents are then looked up in the same body), from the start and from a stored cursor:
 // no panic, and a stream that had a position never loses it.
 func FuzzSequencePages(f *testing.F) {
-	addSeeds(f, "*.json")
+	apiclienttest.AddSeeds(f, "*.json")
 	f.Add([]byte(`{"items":[{"threatDetectionIds":[1,"a",null,{}],"alertIds":["a"],"id":"a","risk":"High"}],"pageInfo":{"hasNextPage":true,"next":"?after=%zz"}}`))
 
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -135,8 +129,8 @@ func checkEvent(t *testing.T, stream string, r record.Record) {
 // records with an error, and every event enriched.
 func FuzzEnrichment(f *testing.F) {
 	events := apiclienttest.Seeds(f, "enriched-events.json")[0]
-	addSeeds(f, "enriched-detections-search.json")
-	addSeeds(f, "alert*.json")
+	apiclienttest.AddSeeds(f, "enriched-detections-search.json")
+	apiclienttest.AddSeeds(f, "alert*.json")
 	f.Add([]byte(`{"items":[{"id":"5545e280-74ee-4ce3-978c-d0c2a155cef6","alertIds":[1,"",null,"x"],"title":{}},{"id":"x","risk":7}]}`))
 
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -161,7 +155,7 @@ func FuzzEnrichment(f *testing.F) {
 // FuzzCustomerID feeds any body as the /auth/api-clients/me answer: no panic; either an error
 // or a customer id, reported once and used from then on.
 func FuzzCustomerID(f *testing.F) {
-	addSeeds(f, "me.json")
+	apiclienttest.AddSeeds(f, "me.json")
 	f.Add([]byte(`{"identity":{"customerId":12345678901234567890}}`))
 	f.Add([]byte(`{"identity":{"customer_id":"../x?y#z"}}`))
 

@@ -25,9 +25,7 @@ func fuzzStream(api *apiclient.Client) (*stream, engine.Query) {
 // continues with: no panic; at most one record per listed item, each with an id; a next page
 // only on the endpoint's origin; no records with an error other than a refused next link.
 func FuzzSecurityEvents(f *testing.F) {
-	for _, seed := range apiclienttest.Seeds(f, "*.json") {
-		f.Add(seed)
-	}
+	apiclienttest.AddSeeds(f, "*.json")
 	f.Add([]byte(`{"security_events":[{"message":{"detection_time":"2026-02-30T25:00:00Z"}},[],null],"next_link":"https://tenant.example.test:444/x"}`))
 	f.Add([]byte(`{"securityEvents":{},"nextLink":7}`))
 

@@ -12,9 +12,7 @@ import (
 // FuzzFetch feeds any response body through both lists' real request and parsing path: no input
 // may panic, and what parses must be records of the list's kind with their body kept.
 func FuzzFetch(f *testing.F) {
-	for _, seed := range apiclienttest.Seeds(f, "*.json") {
-		f.Add(seed)
-	}
+	apiclienttest.AddSeeds(f, "*.json")
 	f.Add([]byte(`{"_embedded":{"alarms":[1,"x",null,{"timestamp_occured":"1e99","priority":"NaN"}]}}`))
 	f.Add([]byte(`{"_embedded":{"eventResources":[{"timestamp_occurred_iso8601":"2026-13-40T99:00:00Z"}]},"_links":{"next":{"href":"//evil.example/x"}}}`))
 

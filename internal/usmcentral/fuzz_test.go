@@ -12,9 +12,7 @@ import (
 // FuzzDeployments feeds any body through the deployments listing and the gauge's counts: no
 // panic, no deployments with an error, at most one per listed item, each with an id.
 func FuzzDeployments(f *testing.F) {
-	for _, seed := range apiclienttest.Seeds(f, "deployments*.json") {
-		f.Add(seed)
-	}
+	apiclienttest.AddSeeds(f, "deployments*.json")
 	f.Add([]byte(`[{"fqdn":""},{"id":"cn://"},{"authorized":{}},1,[],{"id":7}]`))
 
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -49,9 +47,7 @@ func FuzzDeployments(f *testing.F) {
 // with its body, none after Page.Through; no records with an error.
 func FuzzSearch(f *testing.F) {
 	deployments := apiclienttest.Seeds(f, "deployments.json")[0]
-	for _, seed := range apiclienttest.Seeds(f, "*search*.json") {
-		f.Add(seed)
-	}
+	apiclienttest.AddSeeds(f, "*search*.json")
 	f.Add([]byte(`{"results":[{"tenantId":"cn://"},{"tenant_id":7,"alarm":[]},{"event":"x"}],"total":{"value":"NaN"}}`))
 	f.Add([]byte(`{"_embedded":{"events":[{}]},"_links":{"next":{"href":"http://elsewhere.test/"}},"page":{"totalElements":-1}}`))
 

@@ -25,3 +25,10 @@ func Seeds(tb testing.TB, pattern string) [][]byte {
 	}
 	return out
 }
+
+// AddSeeds adds the Seeds matching pattern to f's corpus, for targets fuzzing one body.
+func AddSeeds(f *testing.F, pattern string) {
+	for _, seed := range Seeds(f, pattern) {
+		f.Add(seed)
+	}
+}
