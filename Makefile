@@ -69,7 +69,7 @@ unit-test:
 # Every fuzz target (vendor response parsers, the config decoder) for FUZZTIME each, from its seed
 # corpus in testdata/. A failing input is saved under the package's testdata/fuzz/ to replay.
 # -fuzzminimizetime is bounded because minimising a new input otherwise stalls the run for a minute.
-FUZZTIME ?= 5s
+FUZZTIME ?= 3s
 fuzz:
 	@for file in $$(grep -rl --include='*_test.go' '^func Fuzz' internal receiver); do \
 	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
