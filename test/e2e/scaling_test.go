@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -280,4 +281,25 @@ func quoted(values []string) string {
 		out += strconv.Quote(v)
 	}
 	return out
+}
+
+// TestScalingDocConfigsValidate runs the built collector's `validate` on every complete
+// configuration docs/scaling.md shows.
+func TestScalingDocConfigsValidate(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(repoRoot(), "docs", "scaling.md"))
+	require.NoError(t, err)
+	validated := 0
+	for _, m := range yamlBlock.FindAllStringSubmatch(string(doc), -1) {
+		if !wholeConfig.MatchString(m[1]) {
+			continue
+		}
+		path := filepath.Join(t.TempDir(), "scaling.yaml")
+		require.NoError(t, os.WriteFile(path, []byte(m[1]), 0o600))
+		cmd := exec.Command(collectorBinary(t), "validate", "--config", path)
+		cmd.Env = append(os.Environ(), "USM_ANYWHERE_CLIENT_SECRET=secret", "HOSTNAME=replica")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "docs/scaling.md configuration does not validate:\n%s\n%s", m[1], out)
+		validated++
+	}
+	require.Positive(t, validated, "docs/scaling.md shows no complete configuration")
 }
