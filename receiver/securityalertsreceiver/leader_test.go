@@ -83,6 +83,16 @@ func electorHost(id component.ID, ext component.Component) component.Host {
 	return extensionHost{Host: componenttest.NewNopHost(), extensions: map[component.ID]component.Component{id: ext}}
 }
 
+// recordingSimulator serves backlog alarms and events, and records who asked for what.
+func recordingSimulator(t *testing.T, backlog int) (*simulator.Simulator, string) {
+	t.Helper()
+	sim := simulator.New(simulator.Options{Seed: 3, Backlog: backlog, Lookback: time.Hour, RecordRequests: true})
+	t.Cleanup(sim.Close)
+	url, err := sim.Start("127.0.0.1:0")
+	require.NoError(t, err)
+	return sim, url
+}
+
 // alarmsPolled counts the simulator's alarm list requests.
 func alarmsPolled(sim *simulator.Simulator) int {
 	n := 0
@@ -95,10 +105,7 @@ func alarmsPolled(sim *simulator.Simulator) int {
 }
 
 func TestLeaderElectorGatesEachStream(t *testing.T) {
-	sim := simulator.New(simulator.Options{Seed: 3, Backlog: 30, Lookback: time.Hour, RecordRequests: true})
-	t.Cleanup(sim.Close)
-	url, err := sim.Start("127.0.0.1:0")
-	require.NoError(t, err)
+	sim, url := recordingSimulator(t, 30)
 	cfg := simConfig(url)
 	elector, id := newFakeElector(), component.MustNewID("etcd")
 	cfg.LeaderElector = &id
@@ -125,16 +132,15 @@ func TestLeaderElectorGatesEachStream(t *testing.T) {
 }
 
 func TestSingleLeaseGatesAllStreams(t *testing.T) {
-	sim := simulator.New(simulator.Options{Seed: 3, Backlog: 30, Lookback: time.Hour, RecordRequests: true})
-	t.Cleanup(sim.Close)
-	url, err := sim.Start("127.0.0.1:0")
-	require.NoError(t, err)
+	sim, url := recordingSimulator(t, 30)
 	cfg := simConfig(url)
 	elector, id := singleLease{keyed: newFakeElector()}, component.MustNewID("k8s_leader_elector")
 	cfg.LeaderElector = &id
 	logs := &consumertest.LogsSink{}
 	stop := run(t, cfg, electorHost(id, elector), logs, nil)
 	defer stop()
+	time.Sleep(50 * time.Millisecond) // an ungated receiver polls at once
+	assert.Zero(t, alarmsPolled(sim), "polled without the lease")
 
 	end := elector.keyed.lead("lease")
 	require.Eventually(t, func() bool { return logs.LogRecordCount() == 60 }, 10*time.Second, 10*time.Millisecond, "alarms and events")
@@ -166,10 +172,7 @@ func TestLeaderElectorMustBeOne(t *testing.T) {
 }
 
 func TestAPIRequestsCarryTheCollectorInstance(t *testing.T) {
-	sim := simulator.New(simulator.Options{Seed: 3, Backlog: 5, Lookback: time.Hour, RecordRequests: true})
-	t.Cleanup(sim.Close)
-	url, err := sim.Start("127.0.0.1:0")
-	require.NoError(t, err)
+	sim, url := recordingSimulator(t, 5)
 	set := receivertest.NewNopSettings(metadata.Type)
 	set.Logger = zaptest.NewLogger(t)
 	set.Resource.Attributes().PutStr("service.instance.id", "replica-7")

@@ -3,12 +3,11 @@
 package etcdtest
 
 import (
-	"bytes"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,7 +18,6 @@ type Server struct {
 	// Endpoint is its client URL, e.g. http://127.0.0.1:41234.
 	Endpoint string
 	cmd      *exec.Cmd
-	output   *lockedBuffer
 }
 
 // Start runs etcd until the test ends. Without an etcd binary on PATH it skips the test,
@@ -32,7 +30,12 @@ func Start(t testing.TB) *Server {
 	}
 	client, peer := freePort(t), freePort(t)
 	dir := t.TempDir()
-	out := &lockedBuffer{}
+	logPath := filepath.Join(dir, "etcd.log")
+	out, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close() // etcd has its own descriptor
 	cmd := exec.Command(bin,
 		"--name", "test",
 		"--data-dir", filepath.Join(dir, "data"),
@@ -47,7 +50,11 @@ func Start(t testing.TB) *Server {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting etcd: %v", err)
 	}
-	s := &Server{Endpoint: "http://" + client, cmd: cmd, output: out}
+	s := &Server{Endpoint: "http://" + client, cmd: cmd}
+	output := func() string {
+		data, _ := os.ReadFile(logPath)
+		return string(data)
+	}
 	exited := make(chan struct{})
 	go func() {
 		_ = cmd.Wait()
@@ -58,18 +65,18 @@ func Start(t testing.TB) *Server {
 		_ = cmd.Process.Kill()
 		<-exited
 		if t.Failed() {
-			t.Logf("etcd output:\n%s", out.String())
+			t.Logf("etcd output:\n%s", output())
 		}
 	})
 	deadline := time.Now().Add(20 * time.Second)
 	for !s.healthy() {
 		select {
 		case <-exited:
-			t.Fatalf("etcd exited at start:\n%s", out.String())
+			t.Fatalf("etcd exited at start:\n%s", output())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("etcd not healthy after 20s:\n%s", out.String())
+			t.Fatalf("etcd not healthy after 20s:\n%s", output())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -110,21 +117,4 @@ func freePort(t testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
