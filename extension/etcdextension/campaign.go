@@ -136,8 +136,11 @@ func (k *campaign) run(ctx context.Context, s *session, electionPrefix, name str
 			cctx, k.stop = context.WithCancel(ctx)
 		}
 		k.mu.Unlock()
+		var retry <-chan time.Time
 		if desired {
-			k.lead(cctx, s, electionPrefix, name, timeout, log)
+			if !k.lead(cctx, s, electionPrefix, name, timeout, log) {
+				retry = time.After(time.Second)
+			}
 			k.mu.Lock()
 			k.stop()
 			k.stop = nil
@@ -147,14 +150,15 @@ func (k *campaign) run(ctx context.Context, s *session, electionPrefix, name str
 		case <-ctx.Done():
 			return
 		case <-k.poke:
-		case <-time.After(time.Second): // after a failed campaign: try again if still assigned
+		case <-retry: // the campaign failed: again, if the key is still assigned here
 		}
 	}
 }
 
 // lead campaigns and, once elected, holds the term until ctx ends; then it tells the
-// subscribers, and only once they stopped does it resign, handing the key over.
-func (k *campaign) lead(ctx context.Context, s *session, electionPrefix, name string, timeout time.Duration, log *zap.Logger) {
+// subscribers, and only once they stopped does it resign, handing the key over. It reports
+// whether the campaign failed for another reason than ctx ending.
+func (k *campaign) lead(ctx context.Context, s *session, electionPrefix, name string, timeout time.Duration, log *zap.Logger) (failed bool) {
 	election := concurrency.NewElection(s.Session, electionPrefix)
 	if err := election.Campaign(ctx, name); err != nil {
 		if ctx.Err() == nil {
@@ -168,7 +172,7 @@ func (k *campaign) lead(ctx context.Context, s *session, electionPrefix, name st
 		if _, err := s.Client().Delete(rctx, fmt.Sprintf("%s/%x", electionPrefix, s.Lease())); err != nil && s.ctx.Err() == nil {
 			log.Warn("Leaving the election queue failed", zap.Error(err))
 		}
-		return
+		return ctx.Err() == nil
 	}
 	log.Info("Elected", zap.Int64("revision", election.Rev()))
 	k.started(withFence(ctx, fence{key: election.Key(), rev: election.Rev()}))
@@ -180,4 +184,5 @@ func (k *campaign) lead(ctx context.Context, s *session, electionPrefix, name st
 		log.Warn("Resigning failed; the key is free once the lease expires", zap.Error(err))
 	}
 	log.Info("Stepped down")
+	return false
 }
