@@ -25,7 +25,11 @@ func (r *runner) gated(ctx context.Context, gate Gate) {
 		}
 		r.setHeld(true)
 		r.log.Info("Owning the stream: polling from its stored checkpoint")
-		r.loop(owned)
+		polling, stop := context.WithCancel(owned)
+		stopAtShutdown := context.AfterFunc(ctx, stop)
+		r.loop(polling)
+		stopAtShutdown()
+		stop()
 		r.setHeld(false)
 		release()
 		if ctx.Err() != nil {

@@ -155,13 +155,17 @@ func TestOwnershipLostMidWalkWritesNoCheckpoint(t *testing.T) {
 	assert.Len(t, stream.Queries(), 1, "a page was read after ownership ended")
 }
 
-func TestShutdownWhileWaitingForOwnership(t *testing.T) {
-	e := gatedEngine(newStore(), &fakeSink{}, &fakeGate{}, pages("s", Page{}))
+func TestShutdownWhetherOwnedOrNot(t *testing.T) {
+	gate := &fakeGate{}
+	e := gatedEngine(newStore(), &fakeSink{}, gate, pages("s", Page{}), pages("owned", Page{}))
 	e.Start()
+	end, released := gate.grant(t, "owned")
+	defer end()
 	done := make(chan struct{})
 	go func() {
 		e.Shutdown()
 		close(done)
 	}()
-	waitClosed(t, done, "shutdown waited for ownership")
+	waitClosed(t, done, "shutdown waited for ownership, or for it to end")
+	waitClosed(t, released, "an owned stream was not released at shutdown")
 }
