@@ -49,8 +49,8 @@ func (c *candidate) add(sub *subscription) {
 	}
 }
 
-// remove drops sub (telling it the term ended, if one runs) and returns how many remain.
-func (c *candidate) remove(sub *subscription) int {
+// remove drops sub, telling it the term ended if one runs.
+func (c *candidate) remove(sub *subscription) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if i := slices.Index(c.subs, sub); i >= 0 {
@@ -59,6 +59,11 @@ func (c *candidate) remove(sub *subscription) int {
 			sub.stop()
 		}
 	}
+}
+
+func (c *candidate) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	return len(c.subs)
 }
 

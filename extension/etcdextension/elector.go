@@ -57,8 +57,9 @@ func (e *elector) register(key string, onStart func(context.Context), onStop fun
 	var once sync.Once
 	return func() {
 		once.Do(func() {
+			c.remove(sub) // outside e.mu: it waits for the subscriber to stop
 			e.mu.Lock()
-			if c.remove(sub) == 0 && e.candidates[key] == c {
+			if e.candidates[key] == c && c.count() == 0 {
 				delete(e.candidates, key)
 			}
 			e.mu.Unlock()

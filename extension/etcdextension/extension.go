@@ -80,7 +80,9 @@ func (e *etcdExtension) Start(ctx context.Context, _ component.Host) error {
 		TLS:         tlsCfg,
 		Username:    e.cfg.Username,
 		Password:    string(e.cfg.Password),
-		Logger:      e.log.Named("etcd-client"),
+		// The client warns of every cancelled request, and campaigns are cancelled on every
+		// hand-over: the extension logs what matters itself.
+		Logger: e.log.Named("etcd-client").WithOptions(zap.IncreaseLevel(zap.ErrorLevel)),
 	})
 	if err != nil {
 		return err
