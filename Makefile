@@ -14,7 +14,7 @@ GO_SOURCES  := $(shell find . -name '*.go' -not -path './build/*' -not -path './
 # Components whose code mdatagen generates from their metadata.yaml.
 COMPONENTS  := receiver/securityalertsreceiver extension/etcdextension
 
-.PHONY: all tools prometheus etcd generate check-generated build run test unit-test rules-test integration-test bench fmt vet clean
+.PHONY: all tools prometheus generate check-generated build run test unit-test rules-test integration-test bench fmt vet clean
 
 all: build
 
@@ -33,6 +33,7 @@ prometheus:
 
 # etcd from Debian's etcd-server package, for the scale-out tests (the etcd extension's and the
 # multi-collector one). If it cannot be installed, those tests say so and are skipped.
+.PHONY: etcd
 etcd:
 	@command -v etcd >/dev/null || { \
 	  $(SUDO) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends etcd-server >/dev/null' \
