@@ -4,17 +4,22 @@ package e2e
 
 import (
 	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
 	"github.com/securityalerts/securityalerts/extension/etcdextension/etcdtest"
 	"github.com/securityalerts/securityalerts/internal/simulator"
@@ -27,6 +32,8 @@ const (
 	// session_ttl after its last renewal, etcd notices within 500 ms, and the new owner polls
 	// at once; the rest is slack for a loaded machine.
 	failoverBound = sessionTTL + 2*time.Second
+	// scalingPageSize bounds the duplicates a hand-over may cause: the page in flight.
+	scalingPageSize = 50
 )
 
 // The streams: USM Anywhere alarms per priority label and events per plugin, eight in all,
@@ -52,12 +59,12 @@ func TestScalingOverReplicasWithEtcd(t *testing.T) {
 	simURL, err := sim.Start("127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(sim.Close)
-	sink := newOTLPSink(t)
+	sinkURL, exported := newIDSink(t)
 
 	collectors := map[string]*collector{}
 	for i := 1; i <= replicas; i++ {
 		name := "replica-" + strconv.Itoa(i)
-		collectors[name] = startCollector(t, writeScalingConfig(t, name, etcd.Endpoint, simURL, sink.server.URL))
+		collectors[name] = startCollector(t, writeScalingConfig(t, name, etcd.Endpoint, simURL, sinkURL))
 	}
 
 	// Spread: every stream polled, by its settled owner, and every replica owns some.
@@ -104,7 +111,7 @@ func TestScalingOverReplicasWithEtcd(t *testing.T) {
 	want := append(sim.IDs("usm_anywhere", "alarm"), sim.IDs("usm_anywhere", "event")...)
 	var missing int
 	waitFor(t, 30*time.Second, "every simulated record exported", func() bool {
-		got := sink.snapshot()
+		got := exported()
 		missing = 0
 		for _, id := range want {
 			if got[id] == 0 {
@@ -131,12 +138,41 @@ func TestScalingOverReplicasWithEtcd(t *testing.T) {
 		assert.LessOrEqual(t, len(rs), 2*replicas, "%s changed hands %d times: %v", s, len(rs)-1, rs)
 	}
 	duplicates := 0
-	for _, n := range sink.snapshot() {
+	for _, n := range exported() {
 		duplicates += n - 1
 	}
 	t.Logf("records checked: %d, duplicates: %d, hand-overs: %d", len(want), duplicates, handovers)
 	// A hand-over repeats at most the page that was delivered but not yet checkpointed.
-	assert.LessOrEqual(t, duplicates, handovers*pageSize, "duplicates beyond what the hand-overs explain")
+	assert.LessOrEqual(t, duplicates, handovers*scalingPageSize, "duplicates beyond what the hand-overs explain")
+}
+
+// newIDSink is an OTLP/HTTP logs backend counting deliveries by securityalerts.id.
+func newIDSink(t *testing.T) (url string, exported func() map[string]int) {
+	var mu sync.Mutex
+	counts := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := plogotlp.NewExportRequest()
+		if !decode(w, r, req.UnmarshalProto) {
+			return
+		}
+		mu.Lock()
+		for _, rl := range req.Logs().ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					id, _ := lr.Attributes().Get("securityalerts.id")
+					counts[id.Str()]++
+				}
+			}
+		}
+		mu.Unlock()
+		writeProto(w, plogotlp.NewExportResponse().MarshalProto)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, func() map[string]int {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(counts)
+	}
 }
 
 // streamOf names the stream a data request belongs to ("" for token requests).
@@ -266,7 +302,7 @@ service:
     logs:
       receivers: [securityalerts]
       exporters: [otlphttp]
-`, replica, etcdURL, simURL, sinkURL, pageSize, sessionTTL, quoted(alarmLabels), quoted(eventPlugins))
+`, replica, etcdURL, simURL, sinkURL, scalingPageSize, sessionTTL, quoted(alarmLabels), quoted(eventPlugins))
 	path := filepath.Join(t.TempDir(), replica+".yaml")
 	require.NoError(t, os.WriteFile(path, []byte(config), 0o600))
 	return path
