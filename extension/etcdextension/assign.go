@@ -13,6 +13,15 @@ type keyState struct {
 	queue      map[string]int64
 }
 
+// queued says whether member is in the election; nil-safe, for keys etcd shows nothing of.
+func (k *keyState) queued(member string) bool {
+	if k == nil {
+		return false
+	}
+	_, ok := k.queue[member]
+	return ok
+}
+
 // leader is the member at the head of the election queue, or "".
 func (k *keyState) leader() string {
 	var head string

@@ -91,34 +91,44 @@ func (c *candidate) stopped() {
 // candidate is withdrawn or the session ends.
 type campaign struct {
 	*candidate
-	cancel context.CancelFunc
-	done   chan struct{}
+	session        *session
+	electionPrefix string
+	name           string
+	timeout        time.Duration
+	log            *zap.Logger
+	cancel         context.CancelFunc
+	done           chan struct{}
 
 	mu      sync.Mutex
-	desired bool
+	desired bool               // the key is assigned to this replica
+	queued  bool               // etcd shows this replica in the key's election
 	stop    context.CancelFunc // ends the current campaign or term
 	poke    chan struct{}
 }
 
 func startCampaign(s *session, c *candidate, electionPrefix, name string, timeout time.Duration, log *zap.Logger) *campaign {
 	ctx, cancel := context.WithCancel(s.ctx)
-	k := &campaign{candidate: c, cancel: cancel, done: make(chan struct{}), poke: make(chan struct{}, 1)}
+	k := &campaign{
+		candidate: c, session: s, electionPrefix: electionPrefix, name: name, timeout: timeout,
+		log: log.With(zap.String("key", c.key)), cancel: cancel, done: make(chan struct{}), poke: make(chan struct{}, 1),
+	}
 	go func() {
 		defer close(k.done)
-		k.run(ctx, s, electionPrefix, name, timeout, log.With(zap.String("key", c.key)))
+		k.run(ctx)
 	}()
 	return k
 }
 
-// setDesired says whether the key is assigned to this replica; losing it ends the term at once.
-func (k *campaign) setDesired(desired bool) {
+// update says whether the key is assigned to this replica, and whether etcd shows this replica
+// in the key's election. Losing the key ends the term at once.
+func (k *campaign) update(desired, queued bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.desired = desired
+	k.desired, k.queued = desired, queued
 	if !desired && k.stop != nil {
 		k.stop()
 	}
-	if desired {
+	if desired || queued {
 		select {
 		case k.poke <- struct{}{}:
 		default:
@@ -132,24 +142,31 @@ func (k *campaign) end() {
 	<-k.done
 }
 
-func (k *campaign) run(ctx context.Context, s *session, electionPrefix, name string, timeout time.Duration, log *zap.Logger) {
+func (k *campaign) run(ctx context.Context) {
 	for {
 		k.mu.Lock()
-		desired := k.desired
+		desired, queued := k.desired, k.queued
 		var cctx context.Context
 		if desired {
 			cctx, k.stop = context.WithCancel(ctx)
 		}
 		k.mu.Unlock()
 		var retry <-chan time.Time
-		if desired {
-			if !k.lead(cctx, s, electionPrefix, name, timeout, log) {
+		switch {
+		case desired:
+			if !k.lead(cctx) {
 				retry = time.After(time.Second)
 			}
 			k.mu.Lock()
 			k.stop()
 			k.stop = nil
 			k.mu.Unlock()
+		case queued:
+			// A campaign cut short can leave its place in the queue behind, even after this
+			// replica deleted it: its first write may reach etcd after the client gave up on it.
+			// The replica the key is assigned to would wait behind it until this session ends.
+			// Only this goroutine campaigns for the key, so no campaign of ours is under way.
+			k.leaveQueue()
 		}
 		select {
 		case <-ctx.Done():
@@ -160,34 +177,35 @@ func (k *campaign) run(ctx context.Context, s *session, electionPrefix, name str
 	}
 }
 
+func (k *campaign) leaveQueue() {
+	ctx, cancel := context.WithTimeout(k.session.ctx, k.timeout)
+	defer cancel()
+	if _, err := k.session.Client().Delete(ctx, fmt.Sprintf("%s/%x", k.electionPrefix, k.session.Lease())); err != nil && k.session.ctx.Err() == nil {
+		k.log.Warn("Leaving the election queue failed", zap.Error(err))
+	}
+}
+
 // lead campaigns and, once elected, holds the term until ctx ends; then it tells the
 // subscribers, and only once they stopped does it resign, handing the key over. It reports
 // whether the campaign failed for another reason than ctx ending.
-func (k *campaign) lead(ctx context.Context, s *session, electionPrefix, name string, timeout time.Duration, log *zap.Logger) (failed bool) {
-	election := concurrency.NewElection(s.Session, electionPrefix)
-	if err := election.Campaign(ctx, name); err != nil {
+func (k *campaign) lead(ctx context.Context) (failed bool) {
+	election := concurrency.NewElection(k.session.Session, k.electionPrefix)
+	if err := election.Campaign(ctx, k.name); err != nil {
 		if ctx.Err() == nil {
-			log.Warn("Campaign failed", zap.Error(err))
+			k.log.Warn("Campaign failed", zap.Error(err))
 		}
-		// A campaign cut short may have left its place in the queue behind (its first write
-		// can land after the client gave up on it): the replicas it is assigned to would wait
-		// behind it until this session ends.
-		rctx, cancel := context.WithTimeout(s.ctx, timeout)
-		defer cancel()
-		if _, err := s.Client().Delete(rctx, fmt.Sprintf("%s/%x", electionPrefix, s.Lease())); err != nil && s.ctx.Err() == nil {
-			log.Warn("Leaving the election queue failed", zap.Error(err))
-		}
+		k.leaveQueue()
 		return ctx.Err() == nil
 	}
-	log.Info("Elected", zap.Int64("revision", election.Rev()))
+	k.log.Info("Elected", zap.Int64("revision", election.Rev()))
 	k.started(withFence(ctx, fence{key: election.Key(), rev: election.Rev()}))
 	<-ctx.Done()
 	k.stopped()
-	rctx, cancel := context.WithTimeout(context.Background(), timeout)
+	rctx, cancel := context.WithTimeout(context.Background(), k.timeout)
 	defer cancel()
-	if err := election.Resign(rctx); err != nil && s.ctx.Err() == nil {
-		log.Warn("Resigning failed; the key is free once the lease expires", zap.Error(err))
+	if err := election.Resign(rctx); err != nil && k.session.ctx.Err() == nil {
+		k.log.Warn("Resigning failed; the key is free once the lease expires", zap.Error(err))
 	}
-	log.Info("Stepped down")
+	k.log.Info("Stepped down")
 	return false
 }

@@ -123,7 +123,7 @@ func (e *elector) serve(s *session) error {
 		}
 		owners := assign(keys)
 		for key, k := range running {
-			k.setDesired(owners[escape(key)] == me)
+			k.update(owners[escape(key)] == me, keys[escape(key)].queued(me))
 		}
 		select {
 		case <-s.ctx.Done():

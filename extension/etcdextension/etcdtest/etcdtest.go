@@ -28,6 +28,20 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Skip("SKIPPED: no etcd binary on PATH: install Debian's etcd-server package (`make etcd`)")
 	}
+	// The ports are free when chosen, but another process may take one before etcd binds it:
+	// then etcd exits at once, and a second pair of ports is tried.
+	for attempt := 1; ; attempt++ {
+		s, output, exitedAtStart := start(t, bin)
+		if !exitedAtStart {
+			return s
+		}
+		if attempt == 3 {
+			t.Fatalf("etcd exited at start:\n%s", output())
+		}
+	}
+}
+
+func start(t testing.TB, bin string) (s *Server, output func() string, exitedAtStart bool) {
 	client, peer := freePort(t), freePort(t)
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "etcd.log")
@@ -50,8 +64,8 @@ func Start(t testing.TB) *Server {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting etcd: %v", err)
 	}
-	s := &Server{Endpoint: "http://" + client, cmd: cmd}
-	output := func() string {
+	s = &Server{Endpoint: "http://" + client, cmd: cmd}
+	output = func() string {
 		data, _ := os.ReadFile(logPath)
 		return string(data)
 	}
@@ -72,7 +86,7 @@ func Start(t testing.TB) *Server {
 	for !s.healthy() {
 		select {
 		case <-exited:
-			t.Fatalf("etcd exited at start:\n%s", output())
+			return nil, output, true
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -80,7 +94,7 @@ func Start(t testing.TB) *Server {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return s
+	return s, output, false
 }
 
 func (s *Server) healthy() bool {
