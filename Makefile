@@ -11,7 +11,8 @@ COLLECTOR   := bin/otelcol-securityalerts
 APISIM      := bin/apisim
 SIM_ADDR    ?= 127.0.0.1:18080
 GO_SOURCES  := $(shell find . -name '*.go' -not -path './build/*' -not -path './.tools/*') go.mod go.sum
-COMPONENT   := receiver/securityalertsreceiver
+# Components whose code mdatagen generates from their metadata.yaml.
+COMPONENTS  := receiver/securityalertsreceiver extension/etcdextension
 
 .PHONY: all tools prometheus generate check-generated build run test unit-test fuzz rules-test integration-test bench fmt vet clean
 
@@ -30,13 +31,21 @@ prometheus:
 	  $(SUDO) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null' \
 	  || echo "WARNING: could not install Debian's prometheus package: the alert-rule tests will be skipped" >&2; }
 
+# etcd from Debian's etcd-server package, for the scale-out tests (the etcd extension's and the
+# multi-collector one). If it cannot be installed, those tests say so and are skipped.
+.PHONY: etcd
+etcd:
+	@command -v etcd >/dev/null || { \
+	  $(SUDO) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends etcd-server >/dev/null' \
+	  || echo "WARNING: could not install Debian's etcd-server package: the scale-out tests will be skipped" >&2; }
+
 generate: $(MDATAGEN)
-	cd $(COMPONENT) && $(MDATAGEN) metadata.yaml
+	@for c in $(COMPONENTS); do (cd $$c && $(MDATAGEN) metadata.yaml) || exit 1; done
 
 # CI fails when the committed generated code is stale against metadata.yaml.
 check-generated: generate
-	@git diff --exit-code -- $(COMPONENT) metadata.yaml || { echo "generated code is stale: run 'make generate' and commit" >&2; exit 1; }
-	@test -z "$$(git status --porcelain -- $(COMPONENT))" || { git status --porcelain -- $(COMPONENT); echo "generate produced untracked files: commit them" >&2; exit 1; }
+	@git diff --exit-code -- $(COMPONENTS) metadata.yaml || { echo "generated code is stale: run 'make generate' and commit" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- $(COMPONENTS))" || { git status --porcelain -- $(COMPONENTS); echo "generate produced untracked files: commit them" >&2; exit 1; }
 
 build: $(COLLECTOR) $(APISIM)
 
@@ -63,7 +72,7 @@ fmt:
 vet:
 	$(GO) vet ./...
 
-unit-test:
+unit-test: etcd
 	$(GO) test -race -count=1 ./...
 
 # Every fuzz target (vendor response parsers, the config decoder) for FUZZTIME each, from its seed
@@ -87,7 +96,7 @@ rules-test: prometheus
 
 # Builds the distribution with OCB and runs it against the simulator: faults, a SIGKILL and a
 # restart on file_storage; the README's configs; the alert rules on a real Prometheus.
-integration-test: build prometheus
+integration-test: build prometheus etcd
 	$(GO) test -count=1 -tags integration -timeout 10m ./test/e2e/...
 
 test: fmt vet check-generated unit-test fuzz rules-test integration-test
