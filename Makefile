@@ -11,9 +11,10 @@ COLLECTOR   := bin/otelcol-securityalerts
 APISIM      := bin/apisim
 SIM_ADDR    ?= 127.0.0.1:18080
 GO_SOURCES  := $(shell find . -name '*.go' -not -path './build/*' -not -path './.tools/*') go.mod go.sum
-COMPONENT   := receiver/securityalertsreceiver
+# Components whose code mdatagen generates from their metadata.yaml.
+COMPONENTS  := receiver/securityalertsreceiver extension/etcdextension
 
-.PHONY: all tools prometheus generate check-generated build run test unit-test rules-test integration-test bench fmt vet clean
+.PHONY: all tools prometheus generate check-generated build run test unit-test fuzz rules-test integration-test bench fmt vet clean
 
 all: build
 
@@ -30,13 +31,21 @@ prometheus:
 	  $(SUDO) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null' \
 	  || echo "WARNING: could not install Debian's prometheus package: the alert-rule tests will be skipped" >&2; }
 
+# etcd from Debian's etcd-server package, for the scale-out tests (the etcd extension's and the
+# multi-collector one). If it cannot be installed, those tests say so and are skipped.
+.PHONY: etcd
+etcd:
+	@command -v etcd >/dev/null || { \
+	  $(SUDO) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends etcd-server >/dev/null' \
+	  || echo "WARNING: could not install Debian's etcd-server package: the scale-out tests will be skipped" >&2; }
+
 generate: $(MDATAGEN)
-	cd $(COMPONENT) && $(MDATAGEN) metadata.yaml
+	@for c in $(COMPONENTS); do (cd $$c && $(MDATAGEN) metadata.yaml) || exit 1; done
 
 # CI fails when the committed generated code is stale against metadata.yaml.
 check-generated: generate
-	@git diff --exit-code -- $(COMPONENT) metadata.yaml || { echo "generated code is stale: run 'make generate' and commit" >&2; exit 1; }
-	@test -z "$$(git status --porcelain -- $(COMPONENT))" || { git status --porcelain -- $(COMPONENT); echo "generate produced untracked files: commit them" >&2; exit 1; }
+	@git diff --exit-code -- $(COMPONENTS) metadata.yaml || { echo "generated code is stale: run 'make generate' and commit" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- $(COMPONENTS))" || { git status --porcelain -- $(COMPONENTS); echo "generate produced untracked files: commit them" >&2; exit 1; }
 
 build: $(COLLECTOR) $(APISIM)
 
@@ -53,7 +62,7 @@ $(APISIM): $(GO_SOURCES)
 # printed by the debug exporter and written to data/records.jsonl. Ctrl-C stops both.
 run: build
 	@mkdir -p data/checkpoints
-	@$(APISIM) -addr $(SIM_ADDR) & sim=$$!; trap "kill $$sim 2>/dev/null" EXIT; \
+	@$(APISIM) -addr $(SIM_ADDR) -trend-requests-per-minute 600 & sim=$$!; trap "kill $$sim 2>/dev/null" EXIT; \
 	  for i in $$(seq 50); do curl -fs http://$(SIM_ADDR)/_sim/healthz >/dev/null 2>&1 && break; sleep 0.1; done; \
 	  SIM_ENDPOINT=http://$(SIM_ADDR) $(COLLECTOR) --config testdata/run-config.yaml
 
@@ -63,8 +72,21 @@ fmt:
 vet:
 	$(GO) vet ./...
 
-unit-test:
+unit-test: etcd
 	$(GO) test -race -count=1 ./...
+
+# Every fuzz target (vendor response parsers, the config decoder) for FUZZTIME each, from its seed
+# corpus in testdata/. A failing input is saved under the package's testdata/fuzz/ to replay.
+# -fuzzminimizetime is bounded because minimising a new input otherwise stalls the run for a minute.
+FUZZTIME ?= 3s
+fuzz:
+	@for file in $$(grep -rl --include='*_test.go' '^func Fuzz' internal receiver); do \
+	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
+	    echo "fuzz ./$$(dirname $$file) $$name for $(FUZZTIME)"; \
+	    out=$$($(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./$$(dirname $$file) 2>&1) \
+	      || { echo "$$out"; exit 1; }; \
+	  done; \
+	done
 
 # Unit tests of the Prometheus alerting rules shipped in docs/alerts.
 rules-test: prometheus
@@ -74,10 +96,10 @@ rules-test: prometheus
 
 # Builds the distribution with OCB and runs it against the simulator: faults, a SIGKILL and a
 # restart on file_storage; the README's configs; the alert rules on a real Prometheus.
-integration-test: build prometheus
+integration-test: build prometheus etcd
 	$(GO) test -count=1 -tags integration -timeout 10m ./test/e2e/...
 
-test: fmt vet check-generated unit-test rules-test integration-test
+test: fmt vet check-generated unit-test fuzz rules-test integration-test
 
 # The numbers of docs/performance.md, as tables: conversion benchmarks against plain decoding,
 # request rates under the documented limits, the receiver's peak RSS draining a backlog, and the

@@ -7,7 +7,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -88,6 +87,9 @@ type Settings struct {
 	MaxSeen int
 	Retry   configretry.BackOffConfig
 	Logger  *zap.Logger
+	// Gate, when several collectors share the streams, admits each stream's polls only while
+	// this one owns it. Nil: every stream is always polled.
+	Gate Gate
 }
 
 // Engine polls streams until Shutdown.
@@ -104,7 +106,7 @@ type Engine struct {
 func New(settings Settings, store Store, sink Sink, streams []Stream) *Engine {
 	e := &Engine{settings: settings, store: store, sink: sink}
 	for _, s := range streams {
-		e.runners = append(e.runners, &runner{engine: e, stream: s, log: settings.Logger.With(zap.String("stream", s.Name()))})
+		e.runners = append(e.runners, &runner{engine: e, stream: s, log: settings.Logger.With(zap.String("stream", s.Name())), held: settings.Gate == nil})
 	}
 	return e
 }
@@ -117,6 +119,10 @@ func (e *Engine) Start() {
 		e.done.Add(1)
 		go func() {
 			defer e.done.Done()
+			if e.settings.Gate != nil {
+				r.gated(ctx, e.settings.Gate)
+				return
+			}
 			r.loop(ctx)
 		}()
 	}
@@ -137,17 +143,21 @@ type StreamStatus struct {
 	Watermark time.Time
 }
 
-// Status reports every stream's watermark (zero before its first record).
+// Status reports the watermark (zero before its first record) of every stream this process
+// polls: with a Gate, only those it owns now, so that replicas do not report each other's lag.
 func (e *Engine) Status() []StreamStatus {
 	out := make([]StreamStatus, 0, len(e.runners))
 	for _, r := range e.runners {
 		r.mu.Lock()
+		held := r.held
 		var wm time.Time
 		if r.cp != nil {
 			wm = r.cp.Watermark
 		}
 		r.mu.Unlock()
-		out = append(out, StreamStatus{Stream: r.stream, Watermark: wm})
+		if held {
+			out = append(out, StreamStatus{Stream: r.stream, Watermark: wm})
+		}
 	}
 	return out
 }
@@ -157,8 +167,9 @@ type runner struct {
 	stream Stream
 	log    *zap.Logger
 
-	mu sync.Mutex
-	cp *Checkpoint // nil until loaded
+	mu   sync.Mutex
+	cp   *Checkpoint // nil until loaded
+	held bool        // polled by this process now (always, without a Gate)
 }
 
 func (r *runner) loop(ctx context.Context) {
@@ -199,6 +210,9 @@ func (r *runner) poll(ctx context.Context) (backlog bool, err error) {
 	defer func() { ahead.abandon() }()
 	page, fetchErr := r.fetch(ctx, q)
 	for {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
 		// A stream may answer records together with an error that ends the walk (a next link
 		// it refuses to follow): the records still go out, then the error is reported.
 		if fetchErr != nil && len(page.Records) == 0 {
@@ -224,6 +238,12 @@ func (r *runner) poll(ctx context.Context) (backlog bool, err error) {
 			}
 		}
 		next := cp.advanced(page, s.Overlap, s.MaxSeen)
+		if err := ctx.Err(); err != nil {
+			// Stopped (or no longer the owner) while the page was delivered: the checkpoint
+			// stays for whoever polls next, who reads the page again. A duplicate, never a loss,
+			// and never two writers of one checkpoint.
+			return false, err
+		}
 		if err := r.engine.store.Save(ctx, r.stream.Name(), next); err != nil {
 			// The page is out but not recorded: it may be delivered again, never lost.
 			return false, fmt.Errorf("saving checkpoint: %w", err)
@@ -281,27 +301,4 @@ func (r *runner) checkpoint(ctx context.Context) (*Checkpoint, error) {
 	}
 	r.cp = cp
 	return cp, nil
-}
-
-// retry runs op under the configured backoff, honouring a server's Retry-After and stopping at
-// once on permanent errors.
-func retry[T any](ctx context.Context, cfg configretry.BackOffConfig, log *zap.Logger, what string, op func() (T, error)) (T, error) {
-	opts := []backoff.RetryOption{backoff.WithNotify(func(err error, wait time.Duration) {
-		log.Warn("Retrying "+what, zap.Duration("in", wait), zap.Error(err))
-	})}
-	if !cfg.Enabled {
-		opts = append(opts, backoff.WithMaxTries(1))
-	} else {
-		expo := backoff.NewExponentialBackOff()
-		expo.InitialInterval = cfg.InitialInterval
-		expo.RandomizationFactor = cfg.RandomizationFactor
-		expo.Multiplier = cfg.Multiplier
-		expo.MaxInterval = cfg.MaxInterval
-		opts = append(opts, backoff.WithBackOff(expo), backoff.WithMaxElapsedTime(cfg.MaxElapsedTime))
-	}
-	v, err := backoff.Retry(ctx, op, opts...)
-	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-		err = fmt.Errorf("%w (stopped: %w)", err, ctx.Err())
-	}
-	return v, err
 }

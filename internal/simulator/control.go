@@ -24,6 +24,10 @@ func registerControl(mux *http.ServeMux, s *Simulator) {
 	mux.HandleFunc("GET /_sim/stats", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Stats())
 	})
+	// Every API request served, with its client identity (Options.RecordRequests).
+	mux.HandleFunc("GET /_sim/requests", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, append([]Request{}, s.Requests()...))
+	})
 	mux.HandleFunc("GET /_sim/faults", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Faults())
 	})

@@ -67,6 +67,9 @@ type Options struct {
 	// and demos raise them to run fast); negative, no limit.
 	TrendCASPerMinute int
 	TrendCASPerDay    int
+	// RecordRequests keeps every API request (client identity, path, query, start and end) for
+	// Requests and GET /_sim/requests. Off by default: the log grows with every request.
+	RecordRequests bool
 }
 
 // Validate reports the first option New would refuse.
@@ -144,12 +147,13 @@ func (o Options) withDefaults() Options {
 // Simulator serves every registered vendor's API from one HTTP handler. Close must be called:
 // New starts a goroutine that adds arrivals and revokes tokens on schedule.
 type Simulator struct {
-	opts    Options
-	stores  map[streamKey]*store
-	tokens  *tokenIssuer
-	faults  *faultInjector
-	stats   *stats
-	handler http.Handler
+	opts     Options
+	stores   map[streamKey]*store
+	tokens   *tokenIssuer
+	faults   *faultInjector
+	stats    *stats
+	requests *requestLog
+	handler  http.Handler
 
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -168,12 +172,13 @@ func New(opts Options) *Simulator {
 	}
 	opts = opts.withDefaults()
 	s := &Simulator{
-		opts:   opts,
-		stores: make(map[streamKey]*store),
-		tokens: newTokenIssuer(opts.TokenTTL),
-		faults: newFaultInjector(opts.Seed),
-		stats:  newStats(),
-		done:   make(chan struct{}),
+		opts:     opts,
+		stores:   make(map[streamKey]*store),
+		tokens:   newTokenIssuer(opts.TokenTTL),
+		faults:   newFaultInjector(opts.Seed),
+		stats:    newStats(),
+		requests: &requestLog{on: opts.RecordRequests},
+		done:     make(chan struct{}),
 	}
 	mux := http.NewServeMux()
 	registerControl(mux, s)
@@ -189,7 +194,7 @@ func New(opts Options) *Simulator {
 		}
 		v.routes(s, mux, s.dataMiddleware(v))
 	}
-	s.handler = s.stats.middleware(mux)
+	s.handler = s.requests.middleware(s.stats.middleware(mux))
 	s.wg.Add(1)
 	go s.run()
 	return s

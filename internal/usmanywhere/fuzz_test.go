@@ -2,8 +2,6 @@ package usmanywhere
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,17 +12,7 @@ import (
 // FuzzFetch feeds any response body through both lists' real request and parsing path: no input
 // may panic, and what parses must be records of the list's kind with their body kept.
 func FuzzFetch(f *testing.F) {
-	seeds, err := filepath.Glob(filepath.Join("testdata", "fuzz-seeds", "*.json"))
-	if err != nil || len(seeds) == 0 {
-		f.Fatalf("no seeds: %v", err)
-	}
-	for _, path := range seeds {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
+	apiclienttest.AddSeeds(f, "*.json")
 	f.Add([]byte(`{"_embedded":{"alarms":[1,"x",null,{"timestamp_occured":"1e99","priority":"NaN"}]}}`))
 	f.Add([]byte(`{"_embedded":{"eventResources":[{"timestamp_occurred_iso8601":"2026-13-40T99:00:00Z"}]},"_links":{"next":{"href":"//evil.example/x"}}}`))
 

@@ -32,6 +32,10 @@ type Config struct {
 	// Storage is the id of a storage extension (file_storage) for checkpoints; without it they
 	// live in memory and a restart begins again at InitialLookback.
 	Storage *component.ID `mapstructure:"storage"`
+	// LeaderElector is the id of a leader-election extension (etcd, k8s_leader_elector) when
+	// several collectors share the streams: each stream is then polled only by the replica
+	// that leads it, from the checkpoints in the shared storage. See docs/scaling.md.
+	LeaderElector *component.ID `mapstructure:"leader_elector"`
 	// RetryOnFailure governs retries of failed API requests and refused deliveries.
 	RetryOnFailure configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 

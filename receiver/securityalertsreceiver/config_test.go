@@ -40,6 +40,7 @@ func TestLoadFullConfig(t *testing.T) {
 	assert.Equal(t, 5*time.Minute, cfg.Overlap)
 	assert.Equal(t, 5000, cfg.MaxSeenIDs)
 	assert.Equal(t, component.MustNewIDWithName("file_storage", "checkpoints"), *cfg.Storage)
+	assert.Equal(t, component.MustNewID("etcd"), *cfg.LeaderElector)
 	assert.Equal(t, 2*time.Minute, cfg.RetryOnFailure.MaxElapsedTime)
 	assert.False(t, cfg.MetricsBuilderConfig.Metrics.SecurityalertsPollLag.Enabled)
 
@@ -63,6 +64,7 @@ func TestMinimalConfigTakesDefaults(t *testing.T) {
 	assert.Equal(t, 24*time.Hour, cfg.InitialLookback)
 	assert.Equal(t, 10*time.Minute, cfg.Overlap)
 	assert.Nil(t, cfg.Storage)
+	assert.Nil(t, cfg.LeaderElector, "one collector polls everything unless told otherwise")
 	usm := cfg.USMAnywhere.Get()
 	assert.True(t, usm.Alarms.Enabled)
 	assert.False(t, usm.Events.Enabled)

@@ -32,6 +32,8 @@ type securityReceiver struct {
 	telemetry *telemetry
 	engine    *engine.Engine
 	storage   storage.Client
+	// withdraw ends this receiver's candidacies with a per-stream leader elector.
+	withdraw []func()
 	// probes read the gauges of the sources whose API can tell (open alerts, deployments, quota).
 	probes []probe
 
@@ -68,6 +70,13 @@ func (r *securityReceiver) Start(ctx context.Context, host component.Host) error
 	if err != nil {
 		return errors.Join(err, r.closeStorage(ctx))
 	}
+	gate, err := r.leaderGate(host, streams)
+	if err != nil {
+		return errors.Join(err, r.closeStorage(ctx))
+	}
+	if gate != nil && r.cfg.Storage == nil {
+		r.set.Logger.Warn("leader_elector without a shared storage extension: a replica taking a stream over starts it again at initial_lookback")
+	}
 	r.engine = engine.New(engine.Settings{
 		PollInterval:    r.cfg.PollInterval,
 		InitialLookback: r.cfg.InitialLookback,
@@ -75,6 +84,7 @@ func (r *securityReceiver) Start(ctx context.Context, host component.Host) error
 		MaxSeen:         r.cfg.MaxSeenIDs,
 		Retry:           r.cfg.RetryOnFailure,
 		Logger:          r.set.Logger,
+		Gate:            gate,
 	}, store, r, streams)
 	r.engine.Start()
 	r.set.Logger.Info("Polling started", zap.Int("streams", len(streams)), zap.Duration("poll_interval", r.cfg.PollInterval))
@@ -118,6 +128,11 @@ func (r *securityReceiver) Shutdown(ctx context.Context) error {
 	if r.engine != nil {
 		r.engine.Shutdown()
 	}
+	// Only now that nothing polls: another replica may take the streams over at once.
+	for _, withdraw := range r.withdraw {
+		withdraw()
+	}
+	r.withdraw = nil
 	if r.stopMetrics != nil {
 		r.stopMetrics()
 		r.metricsDone.Wait()

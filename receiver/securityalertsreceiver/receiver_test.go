@@ -26,7 +26,6 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/extension/extensiontest"
-	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver"
@@ -384,16 +383,11 @@ func fileStorageHost(t *testing.T, dir string) (component.Host, component.ID) {
 // storedCheckpoint reads a checkpoint straight from the storage the receiver wrote to.
 func storedCheckpoint(t *testing.T, dir, stream string) *engine.Checkpoint {
 	t.Helper()
-	host, id := fileStorageHost(t, dir)
-	client, err := host.GetExtensions()[id].(storage.Extension).GetClient(context.Background(), component.KindReceiver, component.NewID(metadata.Type), "")
-	require.NoError(t, err)
-	defer func() { require.NoError(t, client.Close(context.Background())) }()
-	data, err := client.Get(context.Background(), checkpointKey(stream))
-	require.NoError(t, err)
-	if data == nil {
+	data := readStored(t, dir, stream)
+	if data == "" {
 		return nil
 	}
 	var cp engine.Checkpoint
-	require.NoError(t, json.Unmarshal(data, &cp))
+	require.NoError(t, json.Unmarshal([]byte(data), &cp))
 	return &cp
 }

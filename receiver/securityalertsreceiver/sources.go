@@ -50,6 +50,7 @@ func (r *securityReceiver) secondaryAPIClient(ctx context.Context, host componen
 	if err != nil {
 		return nil, err
 	}
+	withInstanceHeader(httpClient, r.set)
 	warnIfPlainHTTP(r.set.Logger, source, hc.Endpoint)
 	return apiclient.New(apiclient.Options{
 		Endpoint:    hc.Endpoint,

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +22,7 @@ import (
 	"github.com/securityalerts/securityalerts/internal/simulator"
 )
 
-// TestAlertRulesOnRealPrometheus runs the built collector against the simulator with its
+// TestAlertRulesOnRealPrometheus runs the built collector on all four simulated sources with its
 // prometheusremotewrite exporter writing to a real Prometheus (Debian's package) that has
 // docs/alerts/securityalerts.rules.yml loaded, then sets off a burst of alarms and waits for the
 // alarm-rate alert to fire. On the way it checks the series and their labels, and that every
@@ -31,32 +30,42 @@ import (
 func TestAlertRulesOnRealPrometheus(t *testing.T) {
 	prom := startPrometheus(t)
 
-	sim := simulator.New(simulator.Options{Seed: 7, Backlog: 30, Lookback: time.Hour})
+	sim := simulator.New(simulator.Options{Seed: 7, Backlog: 30, Lookback: time.Hour, TrendCASPerMinute: 100_000, TrendCASPerDay: 100_000})
 	simURL, err := sim.Start("127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(sim.Close)
 	startCollector(t, writeRemoteWriteConfig(t, simURL, prom.url+"/api/v1/write"))
 
-	waitFor(t, 60*time.Second, "records series in Prometheus", func() bool {
-		return len(prom.query(t, `securityalerts_records_total{source="usm_anywhere", kind="alarm"}`)) > 0
-	})
-	series := prom.query(t, `securityalerts_records_total{source="usm_anywhere", kind="alarm"}`)
-	for _, s := range series {
-		for _, label := range []string{"severity", "securityalerts_source", "securityalerts_tenant"} {
-			require.NotEmpty(t, s.Metric[label], "series %v lacks the %s label", s.Metric, label)
+	for _, source := range []string{"usm_anywhere", "usm_central", "cisco_gta", "trend_cas"} {
+		records := fmt.Sprintf(`securityalerts_records_total{source=%q}`, source)
+		waitFor(t, 60*time.Second, records+" in Prometheus", func() bool { return len(prom.query(t, records)) > 0 })
+		for _, s := range prom.query(t, records) {
+			for _, label := range []string{"kind", "severity", "securityalerts_source", "securityalerts_tenant"} {
+				require.NotEmpty(t, s.Metric[label], "series %v lacks the %s label", s.Metric, label)
+			}
 		}
 	}
-	waitFor(t, 30*time.Second, "every USM Anywhere metric in Prometheus", func() bool {
-		names := prom.metricNames(t)
-		for _, want := range []string{
-			"securityalerts_records_total", "securityalerts_risk_score_total", "securityalerts_alerts_open",
-			"securityalerts_api_requests_total", "securityalerts_api_request_duration_seconds_total", "securityalerts_poll_lag_seconds",
+	waitFor(t, 30*time.Second, "every metric of the four sources in Prometheus", func() bool {
+		for _, expr := range []string{
+			`securityalerts_risk_score_total`, `securityalerts_api_requests_total`, `securityalerts_api_request_duration_seconds_total`,
+			`securityalerts_poll_lag_seconds`,
+			`securityalerts_alerts_open{source="usm_anywhere"}`, `securityalerts_alerts_open{source="usm_central"}`, `securityalerts_alerts_open{source="cisco_gta"}`,
+			`securityalerts_deployments{source="usm_central", connection_status="connected"}`,
+			`securityalerts_deployments{source="usm_central", connection_status="disconnected"}`,
+			`securityalerts_api_quota_remaining{source="trend_cas"}`,
 		} {
-			if !slices.Contains(names, want) {
+			if len(prom.query(t, expr)) == 0 {
 				return false
 			}
 		}
 		return true
+	})
+	// These two wait minutes before firing; that they are pending shows the series they watch.
+	waitFor(t, 30*time.Second, "SecurityAlertsDeploymentDisconnected pending for usm_central", func() bool {
+		return prom.alertState(t, "SecurityAlertsDeploymentDisconnected", "usm_central") != ""
+	})
+	waitFor(t, 30*time.Second, "SecurityAlertsTrendQuotaLow pending for trend_cas", func() bool {
+		return prom.alertState(t, "SecurityAlertsTrendQuotaLow", "trend_cas") != ""
 	})
 	for _, expr := range append(ruleExpressions(t), dashboardExpressions(t)...) {
 		prom.query(t, expr) // fails the test on a query Prometheus refuses
@@ -141,13 +150,12 @@ func (p *prometheus) query(t *testing.T, expr string) []promSample {
 	return samples
 }
 
-func (p *prometheus) metricNames(t *testing.T) []string {
-	var names []string
-	p.api(t, "/api/v1/label/__name__/values", &names)
-	return names
+func (p *prometheus) firing(t *testing.T, alert, source string) bool {
+	return p.alertState(t, alert, source) == "firing"
 }
 
-func (p *prometheus) firing(t *testing.T, alert, source string) bool {
+// alertState is the state of alert for source: pending, firing, or "" when it is inactive.
+func (p *prometheus) alertState(t *testing.T, alert, source string) string {
 	var data struct {
 		Alerts []struct {
 			Labels map[string]string `json:"labels"`
@@ -156,11 +164,11 @@ func (p *prometheus) firing(t *testing.T, alert, source string) bool {
 	}
 	p.api(t, "/api/v1/alerts", &data)
 	for _, a := range data.Alerts {
-		if a.Labels["alertname"] == alert && a.Labels["source"] == source && a.State == "firing" {
-			return true
+		if a.Labels["alertname"] == alert && a.Labels["source"] == source {
+			return a.State
 		}
 	}
-	return false
+	return ""
 }
 
 func ruleExpressions(t *testing.T) []string {
@@ -214,17 +222,34 @@ receivers:
     poll_interval: 1s
     initial_lookback: 2h
     usm_anywhere:
-      endpoint: %s
+      endpoint: %[1]s
       client_id: sim-client
       client_secret: sim-secret
       alarms: {enabled: true}
       events: {enabled: true}
       page_size: 500
+    usm_central:
+      endpoint: %[1]s
+      client_id: sim-client
+      client_secret: sim-secret
+    cisco_gta:
+      endpoint: %[1]s
+      token_url: %[1]s/iroh/oauth2/token
+      client_id: sim-client
+      client_secret: sim-secret
+    trend_cas:
+      endpoint: %[1]s
+      token: sim-trend-token
+      services: [exchange, onedrive]
+      requests_per_minute: 100000
+      # a day's quota the simulated token spends at once, so that the quota rule has work
+      requests_per_day: 1500
+      query_delay: 0s
 exporters:
   debug:
     verbosity: basic
   prometheus_remote_write:
-    endpoint: %s
+    endpoint: %[2]s
     resource_to_telemetry_conversion:
       enabled: true
 service:

@@ -21,23 +21,29 @@ var (
 )
 
 // TestDocumentedConfigsValidate runs the built collector's own `validate` command on every complete
-// configuration the README shows and on the one `make run` uses, so the docs cannot drift from the
-// code: a renamed key or a tightened check fails here.
+// configuration the README and the source guides show and on the one `make run` uses, so the docs
+// cannot drift from the code: a renamed key or a tightened check fails here.
 func TestDocumentedConfigsValidate(t *testing.T) {
 	root := repoRoot()
-	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	guides, err := filepath.Glob(filepath.Join(root, "docs", "sources", "*.md"))
 	require.NoError(t, err)
-
 	configs := map[string]string{"testdata/run-config.yaml": filepath.Join(root, "testdata", "run-config.yaml")}
-	for i, m := range yamlBlock.FindAllStringSubmatch(string(readme), -1) {
-		if !wholeConfig.MatchString(m[1]) {
-			continue // a fragment, not a whole collector configuration
+	for _, doc := range append([]string{filepath.Join(root, "README.md")}, guides...) {
+		text, err := os.ReadFile(doc)
+		require.NoError(t, err)
+		name, _ := filepath.Rel(root, doc)
+		found := 0
+		for i, m := range yamlBlock.FindAllStringSubmatch(string(text), -1) {
+			if !wholeConfig.MatchString(m[1]) {
+				continue // a fragment, not a whole collector configuration
+			}
+			path := filepath.Join(t.TempDir(), "doc.yaml")
+			require.NoError(t, os.WriteFile(path, []byte(m[1]), 0o600))
+			configs[name+" yaml block "+strconv.Itoa(i+1)] = path
+			found++
 		}
-		path := filepath.Join(t.TempDir(), "readme.yaml")
-		require.NoError(t, os.WriteFile(path, []byte(m[1]), 0o600))
-		configs["README.md yaml block "+strconv.Itoa(i+1)] = path
+		require.Positive(t, found, "%s shows no complete configuration", name)
 	}
-	require.Greater(t, len(configs), 1, "README.md shows no complete configuration")
 
 	for name, path := range configs {
 		t.Run(name, func(t *testing.T) {
@@ -48,6 +54,7 @@ func TestDocumentedConfigsValidate(t *testing.T) {
 				"USM_CENTRAL_CLIENT_SECRET=secret",
 				"CISCO_GTA_CLIENT_SECRET=secret",
 				"TREND_CAS_TOKEN=token",
+				"ACME_USM_ANYWHERE_SECRET=secret",
 			)
 			out, err := cmd.CombinedOutput()
 			require.NoError(t, err, "%s does not validate:\n%s", name, out)

@@ -5,74 +5,133 @@ package e2e
 import (
 	"compress/gzip"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 )
 
-// otlpSink is the downstream backend: an OTLP/HTTP endpoint recording, per record id, how many
-// times it arrived, and the names of the metrics it was sent.
+// otlpSink is the downstream backend: an OTLP/HTTP endpoint on a fixed loopback address that
+// records how many times each record version arrived and the names of the metrics it was sent.
+// It can be stopped and started again on the same address, as a backend that goes away.
 type otlpSink struct {
-	server *httptest.Server
+	addr string
 
-	mu      sync.Mutex
-	counts  map[string]int // securityalerts.id → deliveries
-	kinds   map[string]string
-	metrics map[string]bool
+	mu       sync.Mutex
+	server   *http.Server
+	versions map[string]int  // source/id@modifiedAt → deliveries
+	records  map[string]bool // source/id
+	metrics  map[string]bool
 }
 
 func newOTLPSink(t *testing.T) *otlpSink {
-	s := &otlpSink{counts: map[string]int{}, kinds: map[string]string{}, metrics: map[string]bool{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/v1/logs", func(w http.ResponseWriter, r *http.Request) {
-		req := plogotlp.NewExportRequest()
-		if !decode(w, r, req.UnmarshalProto) {
-			return
-		}
-		s.mu.Lock()
-		rls := req.Logs().ResourceLogs()
-		for i := 0; i < rls.Len(); i++ {
-			sls := rls.At(i).ScopeLogs()
-			for j := 0; j < sls.Len(); j++ {
-				lrs := sls.At(j).LogRecords()
-				for k := 0; k < lrs.Len(); k++ {
-					attrs := lrs.At(k).Attributes()
-					id, _ := attrs.Get("securityalerts.id")
-					kind, _ := attrs.Get("securityalerts.kind")
-					s.counts[id.Str()]++
-					s.kinds[id.Str()] = kind.Str()
-				}
-			}
-		}
-		s.mu.Unlock()
-		writeProto(w, plogotlp.NewExportResponse().MarshalProto)
-	})
-	mux.HandleFunc("/v1/metrics", func(w http.ResponseWriter, r *http.Request) {
-		req := pmetricotlp.NewExportRequest()
-		if !decode(w, r, req.UnmarshalProto) {
-			return
-		}
-		s.mu.Lock()
-		rms := req.Metrics().ResourceMetrics()
-		for i := 0; i < rms.Len(); i++ {
-			sms := rms.At(i).ScopeMetrics()
-			for j := 0; j < sms.Len(); j++ {
-				ms := sms.At(j).Metrics()
-				for k := 0; k < ms.Len(); k++ {
-					s.metrics[ms.At(k).Name()] = true
-				}
-			}
-		}
-		s.mu.Unlock()
-		writeProto(w, pmetricotlp.NewExportResponse().MarshalProto)
-	})
-	s.server = httptest.NewServer(mux)
-	t.Cleanup(s.server.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s := &otlpSink{addr: ln.Addr().String(), versions: map[string]int{}, records: map[string]bool{}, metrics: map[string]bool{}}
+	s.serve(ln)
+	t.Cleanup(s.stop)
 	return s
+}
+
+func (s *otlpSink) url() string { return "http://" + s.addr }
+
+func (s *otlpSink) serve(ln net.Listener) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v1/logs", s.logs)
+	mux.HandleFunc("/v1/metrics", s.metricsHandler)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.mu.Lock()
+	s.server = srv
+	s.mu.Unlock()
+	go func() { _ = srv.Serve(ln) }()
+}
+
+// stop closes the listener and every connection: exporters see connection refused.
+func (s *otlpSink) stop() {
+	s.mu.Lock()
+	srv := s.server
+	s.server = nil
+	s.mu.Unlock()
+	if srv != nil {
+		_ = srv.Close()
+	}
+}
+
+// start listens again on the same address.
+func (s *otlpSink) start(t *testing.T) {
+	var ln net.Listener
+	var err error
+	for range 50 {
+		if ln, err = net.Listen("tcp", s.addr); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.NoError(t, err, "listening again on %s", s.addr)
+	s.serve(ln)
+}
+
+func (s *otlpSink) logs(w http.ResponseWriter, r *http.Request) {
+	req := plogotlp.NewExportRequest()
+	if !decode(w, r, req.UnmarshalProto) {
+		return
+	}
+	s.mu.Lock()
+	forEachLogRecord(req.Logs(), func(source string, lr plog.LogRecord) {
+		id, _ := lr.Attributes().Get("securityalerts.id")
+		key := source + "/" + id.Str()
+		s.records[key] = true
+		// An alert re-emitted after a change is a new version, not a duplicate.
+		if lr.Body().Type() == pcommon.ValueTypeMap {
+			if modified, ok := lr.Body().Map().Get("modifiedAt"); ok {
+				key += "@" + modified.AsString()
+			}
+		}
+		s.versions[key]++
+	})
+	s.mu.Unlock()
+	writeProto(w, plogotlp.NewExportResponse().MarshalProto)
+}
+
+func forEachLogRecord(ld plog.Logs, fn func(source string, lr plog.LogRecord)) {
+	for i := 0; i < ld.ResourceLogs().Len(); i++ {
+		rl := ld.ResourceLogs().At(i)
+		source, _ := rl.Resource().Attributes().Get("securityalerts.source")
+		for j := 0; j < rl.ScopeLogs().Len(); j++ {
+			lrs := rl.ScopeLogs().At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				fn(source.Str(), lrs.At(k))
+			}
+		}
+	}
+}
+
+func (s *otlpSink) metricsHandler(w http.ResponseWriter, r *http.Request) {
+	req := pmetricotlp.NewExportRequest()
+	if !decode(w, r, req.UnmarshalProto) {
+		return
+	}
+	s.mu.Lock()
+	rms := req.Metrics().ResourceMetrics()
+	for i := 0; i < rms.Len(); i++ {
+		sms := rms.At(i).ScopeMetrics()
+		for j := 0; j < sms.Len(); j++ {
+			ms := sms.At(j).Metrics()
+			for k := 0; k < ms.Len(); k++ {
+				s.metrics[ms.At(k).Name()] = true
+			}
+		}
+	}
+	s.mu.Unlock()
+	writeProto(w, pmetricotlp.NewExportResponse().MarshalProto)
 }
 
 func decode(w http.ResponseWriter, r *http.Request, unmarshal func([]byte) error) bool {
@@ -102,15 +161,42 @@ func writeProto(w http.ResponseWriter, marshal func() ([]byte, error)) {
 	_, _ = w.Write(data)
 }
 
-// snapshot returns how often each id arrived.
-func (s *otlpSink) snapshot() map[string]int {
+// exported is how many distinct records (source/id) arrived.
+func (s *otlpSink) exported() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.counts))
-	for id, n := range s.counts {
-		out[id] = n
+	return len(s.records)
+}
+
+// missing returns the records of want (source → ids) that never arrived.
+func (s *otlpSink) missing(want map[string][]string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for source, ids := range want {
+		for _, id := range ids {
+			if !s.records[source+"/"+id] {
+				out = append(out, source+"/"+id)
+			}
+		}
 	}
 	return out
+}
+
+// duplicates counts deliveries beyond the first of each record version, in all and by source,
+// and the versions.
+func (s *otlpSink) duplicates() (extra int, bySource map[string]int, versions int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bySource = map[string]int{}
+	for key, n := range s.versions {
+		if n > 1 {
+			extra += n - 1
+			source, _, _ := strings.Cut(key, "/")
+			bySource[source] += n - 1
+		}
+	}
+	return extra, bySource, len(s.versions)
 }
 
 func (s *otlpSink) sawMetric(name string) bool {

@@ -1,0 +1,187 @@
+package securityalertsreceiver
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/securityalerts/securityalerts/internal/simulator"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadata"
+)
+
+// fakeElector is a leader elector the test drives: per key (SetCallBackFuncsForKey) or, when
+// single, one lease for everything (SetCallBackFuncs, k8s_leader_elector's shape).
+type fakeElector struct {
+	component.StartFunc
+	component.ShutdownFunc
+	mu        sync.Mutex
+	callbacks map[string][2]any // key → onStart, onStop
+	withdrawn []string
+}
+
+func newFakeElector() *fakeElector {
+	return &fakeElector{callbacks: map[string][2]any{}}
+}
+
+func (f *fakeElector) SetCallBackFuncsForKey(key string, onStart func(context.Context), onStop func()) func() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.callbacks[key] = [2]any{onStart, onStop}
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.withdrawn = append(f.withdrawn, key)
+	}
+}
+
+func (f *fakeElector) keys() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for k := range f.callbacks {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// lead starts a term for key; the returned func ends it and returns once the receiver let go.
+func (f *fakeElector) lead(key string) (stop func()) {
+	f.mu.Lock()
+	cb := f.callbacks[key]
+	f.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	cb[0].(func(context.Context))(ctx)
+	return func() {
+		cancel()
+		cb[1].(func())()
+	}
+}
+
+// singleLease has only k8s_leader_elector's method.
+type singleLease struct {
+	component.StartFunc
+	component.ShutdownFunc
+	keyed *fakeElector
+}
+
+func (s singleLease) SetCallBackFuncs(onStart func(context.Context), onStop func()) {
+	s.keyed.SetCallBackFuncsForKey("lease", onStart, onStop)
+}
+
+func electorHost(id component.ID, ext component.Component) component.Host {
+	return extensionHost{Host: componenttest.NewNopHost(), extensions: map[component.ID]component.Component{id: ext}}
+}
+
+// recordingSimulator serves backlog alarms and events, and records who asked for what.
+func recordingSimulator(t *testing.T, backlog int) (*simulator.Simulator, string) {
+	t.Helper()
+	sim := simulator.New(simulator.Options{Seed: 3, Backlog: backlog, Lookback: time.Hour, RecordRequests: true})
+	t.Cleanup(sim.Close)
+	url, err := sim.Start("127.0.0.1:0")
+	require.NoError(t, err)
+	return sim, url
+}
+
+// alarmsPolled counts the simulator's alarm list requests.
+func alarmsPolled(sim *simulator.Simulator) int {
+	n := 0
+	for _, r := range sim.Requests() {
+		if r.Path == "/api/2.0/alarms" {
+			n++
+		}
+	}
+	return n
+}
+
+func TestLeaderElectorGatesEachStream(t *testing.T) {
+	sim, url := recordingSimulator(t, 30)
+	cfg := simConfig(url)
+	elector, id := newFakeElector(), component.MustNewID("etcd")
+	cfg.LeaderElector = &id
+	logs := &consumertest.LogsSink{}
+	stop := run(t, cfg, electorHost(id, elector), logs, nil)
+
+	assert.Equal(t, []string{"securityalerts/usm_anywhere/alarms", "securityalerts/usm_anywhere/events"}, elector.keys(),
+		"one key per stream, prefixed with the receiver's id")
+	time.Sleep(50 * time.Millisecond) // an ungated receiver polls at once
+	assert.Zero(t, alarmsPolled(sim), "polled a stream it does not lead")
+
+	end := elector.lead("securityalerts/usm_anywhere/alarms")
+	require.Eventually(t, func() bool { return logs.LogRecordCount() == 30 }, 10*time.Second, 10*time.Millisecond)
+	end()
+	polled := alarmsPolled(sim)
+	for _, r := range sim.Requests() {
+		assert.NotEqual(t, "/api/2.0/events", r.Path, "polled the stream it does not lead")
+	}
+	stop()
+	assert.Equal(t, polled, alarmsPolled(sim), "polled after leadership ended")
+	elector.mu.Lock()
+	assert.ElementsMatch(t, []string{"securityalerts/usm_anywhere/alarms", "securityalerts/usm_anywhere/events"}, elector.withdrawn)
+	elector.mu.Unlock()
+}
+
+func TestSingleLeaseGatesAllStreams(t *testing.T) {
+	sim, url := recordingSimulator(t, 30)
+	cfg := simConfig(url)
+	elector, id := singleLease{keyed: newFakeElector()}, component.MustNewID("k8s_leader_elector")
+	cfg.LeaderElector = &id
+	logs := &consumertest.LogsSink{}
+	stop := run(t, cfg, electorHost(id, elector), logs, nil)
+	defer stop()
+	time.Sleep(50 * time.Millisecond) // an ungated receiver polls at once
+	assert.Zero(t, alarmsPolled(sim), "polled without the lease")
+
+	end := elector.keyed.lead("lease")
+	require.Eventually(t, func() bool { return logs.LogRecordCount() == 60 }, 10*time.Second, 10*time.Millisecond, "alarms and events")
+	end()
+}
+
+func TestLeaderElectorMustBeOne(t *testing.T) {
+	cfg := simConfig("http://127.0.0.1:1")
+	id := component.MustNewID("file_storage")
+	cfg.LeaderElector = &id
+	f := NewFactory()
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.Logger = zaptest.NewLogger(t)
+	for _, tc := range []struct {
+		host component.Host
+		want string
+	}{
+		{componenttest.NewNopHost(), `leader_elector: extension "file_storage" not found`},
+		{electorHost(id, struct {
+			component.StartFunc
+			component.ShutdownFunc
+		}{}), `leader_elector: extension "file_storage" is not a leader elector`},
+	} {
+		r, err := f.CreateLogs(context.Background(), set, cfg, &consumertest.LogsSink{})
+		require.NoError(t, err)
+		require.ErrorContains(t, r.Start(context.Background(), tc.host), tc.want)
+		require.NoError(t, r.Shutdown(context.Background()))
+	}
+}
+
+func TestAPIRequestsCarryTheCollectorInstance(t *testing.T) {
+	sim, url := recordingSimulator(t, 5)
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.Logger = zaptest.NewLogger(t)
+	set.Resource.Attributes().PutStr("service.instance.id", "replica-7")
+	logs := &consumertest.LogsSink{}
+	stop := runWith(t, set, simConfig(url), componenttest.NewNopHost(), logs, nil)
+	require.Eventually(t, func() bool { return logs.LogRecordCount() == 10 }, 10*time.Second, 10*time.Millisecond)
+	stop()
+	require.NotEmpty(t, sim.Requests())
+	for _, r := range sim.Requests() {
+		assert.Equal(t, "replica-7", r.Client, "%s %s", r.Method, r.Path)
+	}
+}
