@@ -124,7 +124,8 @@ func TestRegainedOwnershipResumesFromTheStoredCheckpoint(t *testing.T) {
 	assert.Equal(t, "other-owner", stream.Queries()[before].Cursor)
 }
 
-// Ownership lost while a page is delivered: no checkpoint is written and no further page read.
+// Ownership lost while a page is delivered: no checkpoint is written, and no page is read but
+// the one fetched ahead while this process still owned the stream, which is not delivered.
 func TestOwnershipLostMidWalkWritesNoCheckpoint(t *testing.T) {
 	gate := &fakeGate{}
 	stream := pages("s",
@@ -152,7 +153,11 @@ func TestOwnershipLostMidWalkWritesNoCheckpoint(t *testing.T) {
 
 	assert.Equal(t, [][]string{{"a"}}, sink.Accepted(), "the page in flight was delivered")
 	assert.False(t, store.has("s"), "a checkpoint was written after ownership ended")
-	assert.Len(t, stream.Queries(), 1, "a page was read after ownership ended")
+	qs := stream.Queries()
+	require.LessOrEqual(t, len(qs), 2, "a page was read after ownership ended")
+	if len(qs) == 2 {
+		assert.Equal(t, "p2", qs[1].PageToken, "only the page fetched ahead during ownership")
+	}
 }
 
 func TestShutdownWhetherOwnedOrNot(t *testing.T) {
