@@ -16,6 +16,9 @@ type probe struct {
 	read   func(ctx context.Context, g gauges) error
 }
 
+// key names the probe for a leader elector, next to the source's streams ("<source>/<list>").
+func (p probe) key() string { return p.source + "/gauges" }
+
 // gauges records one reading of a source's gauges; tenant selects the resource.
 type gauges struct {
 	source string

@@ -25,8 +25,10 @@ type leaseElector interface {
 
 var errNotElector = errors.New("is not a leader elector (k8s_leader_elector or etcd)")
 
-// leaderGate registers the streams with the configured leader elector and returns the gate
-// through which the engine polls only what this replica leads, or nil without leader_elector.
+// leaderGate registers the streams and the gauge probes with the configured leader elector and
+// returns the gate through which the engine polls only what this replica leads, or nil without
+// leader_elector. A probe is led like a stream, so that one replica reports a source's gauges:
+// replicas' readings of the same API state would otherwise add up in a sum over instances.
 func (r *securityReceiver) leaderGate(host component.Host, streams []engine.Stream) (engine.Gate, error) {
 	if r.cfg.LeaderElector == nil {
 		return nil, nil
@@ -35,24 +37,33 @@ func (r *securityReceiver) leaderGate(host component.Host, streams []engine.Stre
 	if !ok {
 		return nil, fmt.Errorf("leader_elector: extension %q not found (is it listed under service.extensions?)", r.cfg.LeaderElector)
 	}
+	names := make([]string, 0, len(streams)+len(r.probes))
+	for _, s := range streams {
+		names = append(names, s.Name())
+	}
+	for _, p := range r.probes {
+		names = append(names, p.key())
+	}
 	o := newOwnership()
 	switch el := ext.(type) {
 	case keyedElector:
-		for _, s := range streams {
+		for _, name := range names {
 			// The receiver's id keeps two receivers' streams of the same name apart.
-			key := r.set.ID.String() + "/" + s.Name()
-			r.withdraw = append(r.withdraw, el.SetCallBackFuncsForKey(key, o.started(s.Name()), o.stopped(s.Name())))
+			key := r.set.ID.String() + "/" + name
+			r.withdraw = append(r.withdraw, el.SetCallBackFuncsForKey(key, o.started(name), o.stopped(name)))
 		}
 	case leaseElector:
-		names := make([]string, len(streams))
-		for i, s := range streams {
-			names[i] = s.Name()
-		}
 		el.SetCallBackFuncs(o.started(names...), o.stopped(names...))
 	default:
 		return nil, fmt.Errorf("leader_elector: extension %q %w", r.cfg.LeaderElector, errNotElector)
 	}
+	r.leading = o
 	return o, nil
+}
+
+// leads reports whether this replica may read a probe now: always without a leader elector.
+func (r *securityReceiver) leads(p probe) bool {
+	return r.leading == nil || r.leading.owns(p.key())
 }
 
 // ownership is the engine's Gate, fed by leader-election callbacks.
@@ -77,6 +88,14 @@ func newOwnership() *ownership {
 func (o *ownership) notify() {
 	close(o.changed)
 	o.changed = make(chan struct{})
+}
+
+// owns reports whether name is led now, for what is read in passing rather than held (a probe).
+func (o *ownership) owns(name string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	t := o.terms[name]
+	return t != nil && t.ctx.Err() == nil
 }
 
 func (o *ownership) Hold(ctx context.Context, stream string) (context.Context, func(), error) {

@@ -185,3 +185,25 @@ func TestAPIRequestsCarryTheCollectorInstance(t *testing.T) {
 		assert.Equal(t, "replica-7", r.Client, "%s %s", r.Method, r.Path)
 	}
 }
+
+func TestLeaderElectorGatesTheGauges(t *testing.T) {
+	_, url := recordingSimulator(t, 30)
+	cfg := simConfig(url)
+	elector, id := newFakeElector(), component.MustNewID("etcd")
+	cfg.LeaderElector = &id
+	metrics := &consumertest.MetricsSink{}
+	stop := run(t, cfg, electorHost(id, elector), &consumertest.LogsSink{}, metrics)
+	defer stop()
+	require.Contains(t, elector.keys(), "securityalerts/usm_anywhere/gauges", "the probe is led like a stream")
+
+	emissions := func() int { return len(metrics.AllMetrics()) }
+	require.Eventually(t, func() bool { return emissions() >= 2 }, 10*time.Second, 10*time.Millisecond)
+	assert.Empty(t, openAlerts(metrics), "reported the gauges of a probe it does not lead")
+
+	end := elector.lead("securityalerts/usm_anywhere/gauges")
+	require.Eventually(t, func() bool { return len(openAlerts(metrics)) > 0 }, 10*time.Second, 10*time.Millisecond)
+	end()
+	after := emissions()
+	require.Eventually(t, func() bool { return emissions() >= after+2 }, 10*time.Second, 10*time.Millisecond)
+	assert.Empty(t, openAlerts(metrics), "reported the gauges after leadership ended")
+}

@@ -36,6 +36,8 @@ type securityReceiver struct {
 	withdraw []func()
 	// probes read the gauges of the sources whose API can tell (open alerts, deployments, quota).
 	probes []probe
+	// leading, with a leader elector, tells which streams and probes this replica leads now.
+	leading *ownership
 
 	stopMetrics context.CancelFunc
 	metricsDone sync.WaitGroup

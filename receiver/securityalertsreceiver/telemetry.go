@@ -136,6 +136,9 @@ func (r *securityReceiver) recordMetrics(ctx context.Context, mb *metadata.Metri
 	add := func(res resourceKey, record func()) { byResource[res] = append(byResource[res], record) }
 
 	for _, p := range r.probes {
+		if !r.leads(p) {
+			continue
+		}
 		if err := p.read(ctx, gauges{source: p.source, ts: ts, mb: mb, add: add}); err != nil {
 			r.set.Logger.Warn("Reading a source's gauges failed; they are skipped this time", zap.String("source", p.source), zap.Error(err))
 		}
