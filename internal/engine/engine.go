@@ -224,10 +224,6 @@ func (r *runner) poll(ctx context.Context) (backlog bool, err error) {
 			q.PageToken = page.Next
 			ahead = r.fetchAhead(ctx, q)
 		}
-		if page.Malformed > 0 {
-			r.log.Warn("Skipped items that are not records", zap.Int("items", page.Malformed))
-			r.engine.sink.Dropped(r.stream, DropMalformed, page.Malformed)
-		}
 		if err := r.deliver(ctx, cp.unseen(page.Records)); err != nil {
 			return false, err
 		}
@@ -251,6 +247,11 @@ func (r *runner) poll(ctx context.Context) (backlog bool, err error) {
 		r.mu.Lock()
 		r.cp, cp = next, next
 		r.mu.Unlock()
+		if page.Malformed > 0 {
+			// Counted once the page is behind the checkpoint: a page read again is not counted again.
+			r.log.Warn("Skipped items that are not records", zap.Int("items", page.Malformed))
+			r.engine.sink.Dropped(r.stream, DropMalformed, page.Malformed)
+		}
 		if fetchErr != nil {
 			return false, fetchErr
 		}

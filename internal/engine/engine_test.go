@@ -603,6 +603,29 @@ func TestMalformedItemsAreCountedAsDropped(t *testing.T) {
 	assert.True(t, t0.Equal(store.stored(t, "s").Watermark))
 }
 
+func TestMalformedItemsOfAPageReadAgainAreCountedOnce(t *testing.T) {
+	settings := testSettings()
+	settings.Retry.MaxElapsedTime = 20 * time.Millisecond
+	var refuse atomic.Bool
+	refuse.Store(true)
+	sink := &fakeSink{refuse: func([]record.Record) error {
+		if refuse.Load() {
+			return errors.New("queue is full")
+		}
+		return nil
+	}}
+	stream := pages("s", Page{Records: []record.Record{rec("a", t0)}, Malformed: 3})
+	e := New(settings, newStore(), sink, []Stream{stream})
+
+	_, err := poll(e, 0)
+	require.Error(t, err, "the page was refused")
+	assert.Zero(t, sink.droppedCount(DropMalformed), "counted before the page was behind the checkpoint")
+	refuse.Store(false)
+	_, err = poll(e, 0)
+	require.NoError(t, err)
+	assert.Equal(t, 3, sink.droppedCount(DropMalformed), "the page read twice counts its malformed items once")
+}
+
 func TestCheckpointSaveFailureRedeliversRatherThanLoses(t *testing.T) {
 	stream := pages("s", Page{Records: []record.Record{rec("a", t0)}})
 	sink := &fakeSink{}
