@@ -12,8 +12,8 @@ APISIM      := bin/apisim
 SIM_ADDR    ?= 127.0.0.1:18080
 GO_SOURCES  := $(shell find . -name '*.go' -not -path './build/*' -not -path './.tools/*') go.mod go.sum
 # vet, apisim and the integration tests compile as OCB compiles the collector (static, -trimpath),
-# so that on a fresh machine they share one build of the collector's dependencies with it instead
-# of three (the race-detector tests need cgo and build their own).
+# so that on a fresh machine they share one build of the collector's dependencies with it (the
+# race-detector tests need cgo and build their own).
 AS_OCB := CGO_ENABLED=0 GOFLAGS="$(GOFLAGS) -trimpath"
 # Components whose code mdatagen generates from their metadata.yaml.
 COMPONENTS  := receiver/securityalertsreceiver extension/etcdextension

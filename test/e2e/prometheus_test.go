@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -269,9 +268,14 @@ service:
 	return path
 }
 
+// repoRoot is two levels above this package, where go test runs its tests (not found from the
+// source file's path, which -trimpath rewrites).
 func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		panic(err)
+	}
+	return root
 }
 
 func freeLoopbackAddr(t *testing.T) string {
