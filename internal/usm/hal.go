@@ -11,11 +11,7 @@ import (
 // HALPage is a Spring Data REST page as USM Anywhere serves its lists (and a USM Central server
 // may answer a search): items under _embedded, the next page under _links, counts under page.
 type HALPage struct {
-	Links struct {
-		Next *struct {
-			Href string
-		}
-	}
+	next     string // _links.next.href
 	Embedded map[string][]any
 	Page     struct {
 		Number        int
@@ -39,11 +35,8 @@ func (p *HALPage) Read(doc any) error {
 	if err != nil {
 		return err
 	}
-	if next != nil {
-		p.Links.Next = &struct{ Href string }{}
-		if p.Links.Next.Href, err = apiclient.Field[string](next, "href"); err != nil {
-			return err
-		}
+	if p.next, err = apiclient.Field[string](next, "href"); err != nil {
+		return err
 	}
 	embedded, err := apiclient.Field[map[string]any](m, "_embedded")
 	if err != nil {
@@ -90,9 +83,4 @@ func (p *HALPage) Items(keys ...string) []any {
 }
 
 // NextHref is the next page's link, empty on the last page.
-func (p *HALPage) NextHref() string {
-	if p.Links.Next == nil {
-		return ""
-	}
-	return p.Links.Next.Href
-}
+func (p *HALPage) NextHref() string { return p.next }
