@@ -90,18 +90,25 @@ func (o *ownership) notify() {
 	o.changed = make(chan struct{})
 }
 
+// live returns name's current term, nil when it is not led now; o.mu must be held.
+func (o *ownership) live(name string) *term {
+	if t := o.terms[name]; t != nil && t.ctx.Err() == nil {
+		return t
+	}
+	return nil
+}
+
 // owns reports whether name is led now, for what is read in passing rather than held (a probe).
 func (o *ownership) owns(name string) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	t := o.terms[name]
-	return t != nil && t.ctx.Err() == nil
+	return o.live(name) != nil
 }
 
 func (o *ownership) Hold(ctx context.Context, stream string) (context.Context, func(), error) {
 	for {
 		o.mu.Lock()
-		if t := o.terms[stream]; t != nil && t.ctx.Err() == nil {
+		if t := o.live(stream); t != nil {
 			t.users.Add(1)
 			o.mu.Unlock()
 			return t.ctx, t.users.Done, nil
