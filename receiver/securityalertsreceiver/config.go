@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
@@ -65,9 +68,23 @@ var (
 	errNoStreamEnabled = errors.New("enables no stream: set alarms.enabled or events.enabled")
 	errReservedFilter  = errors.New("is set by the receiver and cannot be a filter")
 	errFilterValue     = errors.New("must be a string, number, boolean or a list of them")
+	errFilterName      = errors.New("is not a parameter name: it contains spaces or control characters")
 )
 
 func keyErr(key string, err error) error { return fmt.Errorf("%s: %w", key, err) }
+
+// plainKey is a key segment that reads unambiguously in an error line as it is.
+var plainKey = regexp.MustCompile(`^[A-Za-z0-9_.\-]+$`)
+
+// keyPath names the entry name of the map at key parent: "parent.name", or, for a name a user
+// wrote with spaces, quotes or control characters, parent."name" quoted as Go does, so that an
+// error line stays one readable line that starts with the key it is about.
+func keyPath(parent, name string) string {
+	if plainKey.MatchString(name) {
+		return parent + "." + name
+	}
+	return parent + "." + strconv.Quote(name)
+}
 
 // Validate checks every key; each error names the key it is about.
 func (c *Config) Validate() error {
@@ -157,13 +174,18 @@ func filterValues(key string, filters map[string]any, reserved []string) (map[st
 	sort.Strings(names)
 	var errs []error
 	for _, name := range names {
-		if slices.Contains(reserved, strings.ToLower(name)) {
-			errs = append(errs, keyErr(key+"."+name, errReservedFilter))
+		switch {
+		case strings.IndexFunc(name, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 || name == "":
+			// No API takes such a parameter; sent, it would filter nothing or be refused.
+			errs = append(errs, keyErr(keyPath(key, name), errFilterName))
+			continue
+		case slices.Contains(reserved, strings.ToLower(name)):
+			errs = append(errs, keyErr(keyPath(key, name), errReservedFilter))
 			continue
 		}
 		values, ok := scalars(filters[name])
 		if !ok || len(values) == 0 {
-			errs = append(errs, keyErr(key+"."+name, errFilterValue))
+			errs = append(errs, keyErr(keyPath(key, name), errFilterValue))
 			continue
 		}
 		out[name] = values

@@ -12,8 +12,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// keyedMessage is how every line of a validation error starts: the key it is about.
-var keyedMessage = regexp.MustCompile(`^[a-z_]+(\.[A-Za-z0-9_.\-]+)*: `)
+// keyedMessage is how every line of a validation error starts: the key it is about. A segment a
+// user named freely (a filter, a deployment) is quoted when it is not plain (see keyPath).
+var keyedMessage = regexp.MustCompile(`^[a-z_]+(\.([A-Za-z0-9_.\-]+|"([^"\\]|\\.)*"))*: `)
 
 // FuzzConfig decodes and validates any receiver configuration: no input may panic, and every
 // line of a refusal names the key it is about.

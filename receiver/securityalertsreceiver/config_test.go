@@ -111,6 +111,9 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"reserved time filter", usm(map[string]any{"events": map[string]any{"enabled": true, "filters": map[string]any{"timestamp_occurred_gte": "1"}}}), "usm_anywhere.events.filters.timestamp_occurred_gte"},
 		{"map filter value", usm(map[string]any{"alarms": map[string]any{"enabled": true, "filters": map[string]any{"status": map[string]any{"a": 1}}}}), "usm_anywhere.alarms.filters.status: must be a string"},
 		{"empty list filter", usm(map[string]any{"alarms": map[string]any{"enabled": true, "filters": map[string]any{"status": []any{}}}}), "usm_anywhere.alarms.filters.status"},
+		// Found by FuzzConfig (testdata/fuzz/FuzzConfig): the name is quoted so the line stays one line.
+		{"filter name with a tab", usm(map[string]any{"alarms": map[string]any{"enabled": true, "filters": map[string]any{"m\tity_label": "x"}}}), `usm_anywhere.alarms.filters."m\tity_label": is not a parameter name: it contains spaces or control characters`},
+		{"filter name with a space", usm(map[string]any{"alarms": map[string]any{"enabled": true, "filters": map[string]any{"status ": "open"}}}), `usm_anywhere.alarms.filters."status ": is not a parameter name`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { requireInvalid(t, tt.conf, tt.want) })

@@ -107,7 +107,7 @@ func (d *USMCentralDeploymentsConfig) validate(key string) error {
 	}
 	for _, name := range d.USMAnywhere.names() {
 		direct := d.USMAnywhere[name]
-		dkey := key + ".usm_anywhere." + name
+		dkey := keyPath(key+".usm_anywhere", name)
 		if (len(d.Include) > 0 && !containsFold(d.Include, name)) || containsFold(d.Exclude, name) {
 			errs = append(errs, keyErr(dkey, errDeploymentLeft))
 		}

@@ -113,6 +113,7 @@ func TestUSMCentralInvalidConfigNamesTheKey(t *testing.T) {
 		{"direct not included", direct("acme", creds, map[string]any{"include": []any{"globex"}}), "usm_central.deployments.usm_anywhere.acme: names a deployment that include/exclude leaves out"},
 		{"direct excluded", direct("acme", creds, map[string]any{"exclude": []any{"ACME"}}), "usm_central.deployments.usm_anywhere.acme: names a deployment"},
 		{"direct client id", direct("acme", map[string]any{"client_secret": "b"}, nil), "usm_central.deployments.usm_anywhere.acme.client_id: must be set"},
+		{"direct name with a space", direct("Acme Corp", map[string]any{"client_id": "a"}, nil), `usm_central.deployments.usm_anywhere."Acme Corp".client_secret: must be set`},
 		{"direct secret", direct("acme", map[string]any{"client_id": "a"}, nil), "usm_central.deployments.usm_anywhere.acme.client_secret: must be set"},
 		{"direct endpoint", direct("acme", merge(creds, map[string]any{"endpoint": "ftp://x"}), nil), "usm_central.deployments.usm_anywhere.acme.endpoint"},
 		{"direct page size", direct("acme", merge(creds, map[string]any{"page_size": 0}), nil), "usm_central.deployments.usm_anywhere.acme.page_size: must be between 1 and 1000"},
