@@ -18,7 +18,7 @@ AS_OCB := CGO_ENABLED=0 GOFLAGS="$(GOFLAGS) -trimpath"
 # Components whose code mdatagen generates from their metadata.yaml.
 COMPONENTS  := receiver/securityalertsreceiver extension/etcdextension
 
-.PHONY: all tools prometheus generate check-generated build run test unit-test fuzz rules-test integration-test bench fmt vet clean
+.PHONY: all tools prometheus generate check-generated check-binaries build run test unit-test fuzz rules-test integration-test bench fmt vet clean
 
 all: build
 
@@ -51,6 +51,14 @@ check-generated: generate
 	@git diff --exit-code -- $(COMPONENTS) metadata.yaml || { echo "generated code is stale: run 'make generate' and commit" >&2; exit 1; }
 	@test -z "$$(git status --porcelain -- $(COMPONENTS))" || { git status --porcelain -- $(COMPONENTS); echo "generate produced untracked files: commit them" >&2; exit 1; }
 
+# CI fails when a tracked file is a built executable or library (ELF, Mach-O, PE): binaries are
+# built by make, never committed.
+check-binaries:
+	@bad=$$(git ls-files -z | xargs -0 -r sh -c 'for f; do [ -f "$$f" ] || continue; \
+	  case $$(head -c 4 "$$f" | od -An -tx1 | tr -d " \n") in \
+	    7f454c46|feedface|feedfacf|cefaedfe|cffaedfe|cafebabe|4d5a*) echo "$$f";; esac; done' sh); \
+	  test -z "$$bad" || { echo "built binaries are tracked in git (git rm --cached them):"; echo "$$bad"; exit 1; } >&2
+
 build: $(COLLECTOR) $(APISIM)
 
 $(COLLECTOR): $(BUILDER) builder-config.yaml $(GO_SOURCES)
@@ -79,8 +87,10 @@ vet:
 unit-test: etcd
 	$(GO) test -race -count=1 ./...
 
-# Every fuzz target (vendor response parsers, the config decoder) for FUZZTIME each, from its seed
-# corpus in testdata/. A failing input is saved under the package's testdata/fuzz/ to replay.
+# Explores new inputs for every fuzz target (vendor response parsers, the config decoder) for
+# FUZZTIME each, from its seed corpus in testdata/. Random, so it is not part of `make test`: run it
+# before a release and after touching a parser or the configuration. A failing input is saved under
+# the package's testdata/fuzz/; commit it, and every `go test` (so `make test`) replays it from then on.
 # -fuzzminimizetime is bounded because minimising a new input otherwise stalls the run for a minute.
 FUZZTIME ?= 3s
 fuzz:
@@ -103,7 +113,9 @@ rules-test: prometheus
 integration-test: build prometheus etcd
 	$(AS_OCB) $(GO) test -count=1 -tags integration -timeout 10m ./test/e2e/...
 
-test: fmt vet check-generated unit-test fuzz rules-test integration-test
+# Deterministic: the fuzz targets replay their seeds and saved failures as unit tests (plain
+# `go test`), and nothing random is explored; that is `make fuzz`.
+test: fmt vet check-generated check-binaries unit-test rules-test integration-test
 
 # The numbers of docs/performance.md, as tables: conversion benchmarks against plain decoding,
 # request rates under the documented limits, the receiver's peak RSS draining a backlog, and the
