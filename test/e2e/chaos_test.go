@@ -247,7 +247,7 @@ receivers:
       requests_per_day: 10000000
       query_delay: 0s
 exporters:
-  otlphttp:
+  otlp_http:
     endpoint: %[3]s
     sending_queue:
       enabled: true
@@ -268,10 +268,10 @@ service:
   pipelines:
     logs:
       receivers: [securityalerts]
-      exporters: [otlphttp]
+      exporters: [otlp_http]
     metrics:
       receivers: [securityalerts]
-      exporters: [otlphttp]
+      exporters: [otlp_http]
 `, storage, simURL, sinkURL)
 	path := filepath.Join(dir, "config.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(config), 0o600))

@@ -34,8 +34,17 @@ type collector struct {
 
 func startCollector(t *testing.T, configPath string) *collector {
 	t.Helper()
+	return startCollectorIn(t, "", configPath, nil)
+}
+
+// startCollectorIn starts the collector in directory dir (empty: this one) with env added to
+// this process's environment.
+func startCollectorIn(t *testing.T, dir, configPath string, env []string) *collector {
+	t.Helper()
 	out := &lockedBuffer{}
 	cmd := exec.Command(collectorBinary(t), "--config", configPath)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
 	c := &collector{cmd: cmd, output: out, exited: make(chan struct{})}

@@ -283,7 +283,7 @@ receivers:
       page_size: %[5]d
       requests_per_second: 30
 exporters:
-  otlphttp:
+  otlp_http:
     endpoint: %[4]s
     sending_queue:
       enabled: false
@@ -301,7 +301,7 @@ service:
   pipelines:
     logs:
       receivers: [securityalerts]
-      exporters: [otlphttp]
+      exporters: [otlp_http]
 `, replica, etcdURL, simURL, sinkURL, scalingPageSize, sessionTTL, quoted(alarmLabels), quoted(eventPlugins))
 	path := filepath.Join(t.TempDir(), replica+".yaml")
 	require.NoError(t, os.WriteFile(path, []byte(config), 0o600))
