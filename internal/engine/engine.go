@@ -90,6 +90,9 @@ type Settings struct {
 	// Gate, when several collectors share the streams, admits each stream's polls only while
 	// this one owns it. Nil: every stream is always polled.
 	Gate Gate
+	// Polled, when set, is told the outcome of every poll of a stream (nil: it read to the end
+	// of the available data), for health reporting. It must not block.
+	Polled func(s Stream, err error)
 }
 
 // Engine polls streams until Shutdown.
@@ -128,13 +131,24 @@ func (e *Engine) Start() {
 	}
 }
 
-// Shutdown stops every loop and waits for them. A page in flight is abandoned without
-// advancing its checkpoint.
-func (e *Engine) Shutdown() {
+// Shutdown stops every loop and waits for them, or until ctx ends: a stream stuck where it
+// does not heed cancellation must not hold the collector's shutdown past its deadline. A page
+// in flight is abandoned without advancing its checkpoint.
+func (e *Engine) Shutdown(ctx context.Context) error {
 	if e.cancel != nil {
 		e.cancel()
 	}
-	e.done.Wait()
+	stopped := make(chan struct{})
+	go func() {
+		e.done.Wait()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("polling did not stop before the shutdown deadline: %w", ctx.Err())
+	}
 }
 
 // StreamStatus is a stream's progress, for self-telemetry.
@@ -184,6 +198,9 @@ func (r *runner) loop(ctx context.Context) {
 		backlog, err := r.poll(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if polled := r.engine.settings.Polled; polled != nil {
+			polled(r.stream, err)
 		}
 		wait := r.engine.settings.PollInterval
 		switch {

@@ -446,7 +446,7 @@ func TestFirstPollUsesInitialLookbackAndResumeUsesStoredCheckpoint(t *testing.T)
 	before := time.Now()
 	e1.Start()
 	eventually(t, func() bool { return store.has("s") }, "first run never saved a checkpoint")
-	e1.Shutdown()
+	e1.Shutdown(context.Background())
 	require.NotEmpty(t, first.Queries())
 	since := first.Queries()[0].Since
 	assert.False(t, since.Before(before.Add(-testLookback)), "since %v", since)
@@ -463,7 +463,7 @@ func TestFirstPollUsesInitialLookbackAndResumeUsesStoredCheckpoint(t *testing.T)
 	case <-time.After(2 * time.Second):
 		t.Fatal("second run delivered nothing")
 	}
-	e2.Shutdown()
+	e2.Shutdown(context.Background())
 	require.NotEmpty(t, second.Queries())
 	assert.True(t, t0.Add(time.Second-testOverlap).Equal(second.Queries()[0].Since), "since %v", second.Queries()[0].Since)
 	assert.Equal(t, [][]string{{"a", "b"}}, sink1.Accepted())
@@ -479,7 +479,7 @@ func TestBacklogStartsTheNextWalkAtOnce(t *testing.T) {
 	settings := testSettings() // PollInterval is an hour: only Backlog explains a second walk
 	e := New(settings, newStore(), &fakeSink{}, []Stream{stream})
 	e.Start()
-	defer e.Shutdown()
+	defer e.Shutdown(context.Background())
 
 	eventually(t, func() bool { return walks.Load() == 2 }, "no second walk after a backlog")
 	time.Sleep(50 * time.Millisecond)
@@ -497,7 +497,7 @@ func TestFailedPollWaitsForThePollInterval(t *testing.T) {
 	e := New(settings, newStore(), &fakeSink{}, []Stream{stream})
 	e.Start()
 	eventually(t, func() bool { return walks.Load() >= 2 }, "the stream is polled again after a failure")
-	e.Shutdown()
+	e.Shutdown(context.Background())
 }
 
 func TestShutdownReturnsPromptly(t *testing.T) {
@@ -545,7 +545,7 @@ func TestShutdownReturnsPromptly(t *testing.T) {
 			time.Sleep(10 * time.Millisecond) // let it block
 
 			done := make(chan struct{})
-			go func() { e.Shutdown(); close(done) }()
+			go func() { e.Shutdown(context.Background()); close(done) }()
 			select {
 			case <-done:
 			case <-time.After(time.Second):
@@ -556,9 +556,65 @@ func TestShutdownReturnsPromptly(t *testing.T) {
 	}
 }
 
+// A fetch that does not heed cancellation (a stuck dependency) must not hold the collector's
+// shutdown past its deadline.
+func TestShutdownHonoursItsDeadline(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{})
+	var once atomic.Bool
+	stream := newStream("s", func(context.Context, Query) (Page, error) {
+		if once.CompareAndSwap(false, true) {
+			close(started)
+		}
+		<-release // ignores its context
+		return Page{}, nil
+	})
+	e := New(testSettings(), newStore(), &fakeSink{}, []Stream{stream})
+	e.Start()
+	<-started
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	returned := make(chan error, 1)
+	go func() { returned <- e.Shutdown(ctx) }()
+	select {
+	case err := <-returned:
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown waited past its deadline")
+	}
+	close(release)
+	require.NoError(t, e.Shutdown(context.Background()), "once the fetch returns, every loop ends")
+}
+
+func TestPolledIsToldEveryOutcome(t *testing.T) {
+	var calls atomic.Int32
+	stream := newStream("s", func(context.Context, Query) (Page, error) {
+		if calls.Add(1) == 1 {
+			return Page{}, backoff.Permanent(errors.New("refused"))
+		}
+		return Page{}, nil
+	})
+	outcomes := make(chan error, 10)
+	settings := testSettings()
+	settings.PollInterval = 10 * time.Millisecond
+	settings.Polled = func(s Stream, err error) {
+		assert.Equal(t, "s", s.Name())
+		select {
+		case outcomes <- err:
+		default:
+		}
+	}
+	e := New(settings, newStore(), &fakeSink{}, []Stream{stream})
+	e.Start()
+	defer e.Shutdown(context.Background())
+	require.ErrorContains(t, <-outcomes, "refused")
+	require.NoError(t, <-outcomes, "the next poll succeeds")
+}
+
 func TestShutdownWithoutStart(t *testing.T) {
 	e := New(testSettings(), newStore(), &fakeSink{}, []Stream{pages("s", Page{})})
-	e.Shutdown()
+	e.Shutdown(context.Background())
 }
 
 func TestStatusReportsWatermarks(t *testing.T) {

@@ -80,7 +80,7 @@ func TestGatedStreamIsPolledOnlyWhileOwned(t *testing.T) {
 	store := newStore()
 	e := gatedEngine(store, &fakeSink{}, gate, stream)
 	e.Start()
-	defer e.Shutdown()
+	defer e.Shutdown(context.Background())
 	assert.Empty(t, e.Status(), "a stream not owned is not reported")
 
 	end, released := gate.grant(t, "s")
@@ -108,7 +108,7 @@ func TestRegainedOwnershipResumesFromTheStoredCheckpoint(t *testing.T) {
 	store := newStore()
 	e := gatedEngine(store, &fakeSink{}, gate, stream)
 	e.Start()
-	defer e.Shutdown()
+	defer e.Shutdown(context.Background())
 
 	end, released := gate.grant(t, "s")
 	eventually(t, func() bool { return store.has("s") }, "the owner never polled")
@@ -135,7 +135,7 @@ func TestOwnershipLostMidWalkWritesNoCheckpoint(t *testing.T) {
 	sink := &fakeSink{}
 	e := gatedEngine(store, sink, gate, stream)
 	e.Start()
-	defer e.Shutdown()
+	defer e.Shutdown(context.Background())
 
 	var end context.CancelFunc
 	var once sync.Once
@@ -168,7 +168,7 @@ func TestShutdownWhetherOwnedOrNot(t *testing.T) {
 	defer end()
 	done := make(chan struct{})
 	go func() {
-		e.Shutdown()
+		e.Shutdown(context.Background())
 		close(done)
 	}()
 	waitClosed(t, done, "shutdown waited for ownership, or for it to end")

@@ -125,10 +125,11 @@ func (r *securityReceiver) checkpointStore(ctx context.Context, host component.H
 }
 
 // Shutdown stops the loops (abandoning any page in flight without advancing its checkpoint)
-// and closes the storage client.
+// and closes the storage client, within ctx's deadline.
 func (r *securityReceiver) Shutdown(ctx context.Context) error {
+	var errs []error
 	if r.engine != nil {
-		r.engine.Shutdown()
+		errs = append(errs, r.engine.Shutdown(ctx))
 	}
 	// Only now that nothing polls: another replica may take the streams over at once.
 	for _, withdraw := range r.withdraw {
@@ -142,7 +143,7 @@ func (r *securityReceiver) Shutdown(ctx context.Context) error {
 	if r.telemetry.durations != nil {
 		r.telemetry.durations.Shutdown()
 	}
-	return r.closeStorage(ctx)
+	return errors.Join(append(errs, r.closeStorage(ctx))...)
 }
 
 func (r *securityReceiver) closeStorage(ctx context.Context) error {
