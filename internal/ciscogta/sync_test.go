@@ -108,7 +108,7 @@ func TestAlertUpdatesAreReEmittedOnce(t *testing.T) {
 			Retry: configretry.BackOffConfig{}, Logger: zap.NewNop(),
 		}, store, sink, []engine.Stream{stream})
 		e.Start()
-		defer e.Shutdown()
+		defer e.Shutdown(context.Background())
 		for range pages {
 			select {
 			case <-store.saved:
