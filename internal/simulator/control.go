@@ -62,6 +62,27 @@ func registerControl(mux *http.ServeMux, s *Simulator) {
 		s.RevokeTokens()
 		w.WriteHeader(http.StatusNoContent)
 	})
+	// {"revoked": true} revokes the API credentials (SetCredentialsRevoked), false restores them.
+	mux.HandleFunc("GET /_sim/credentials", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, credentialsState{Revoked: s.CredentialsRevoked()})
+	})
+	mux.HandleFunc("POST /_sim/credentials", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Revoked *bool `json:"revoked"`
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil || body.Revoked == nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": `want {"revoked": true} or {"revoked": false}`})
+			return
+		}
+		s.SetCredentialsRevoked(*body.Revoked)
+		writeJSON(w, http.StatusOK, credentialsState{Revoked: *body.Revoked})
+	})
+}
+
+type credentialsState struct {
+	Revoked bool `json:"revoked"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -267,6 +267,18 @@ func (s *Simulator) Faults() Faults { return s.faults.get() }
 // RevokeTokens makes every token issued so far invalid at once.
 func (s *Simulator) RevokeTokens() { s.tokens.revokeAll() }
 
+// SetCredentialsRevoked revokes the API credentials (true) or restores them (false), as when an
+// administrator deletes the API client or Trend token and later issues it again. While revoked,
+// every token endpoint refuses the configured client id and secret as it refuses unknown ones
+// (USM Anywhere and USM Central: 401 "unauthorized"; Cisco, as its docs show for any bad client:
+// 400 "invalid_client"), every token issued before is refused on data requests with a 401, and
+// so is Trend's bearer token, in Trend's format. Once restored, token requests succeed again and
+// Trend's token is accepted; tokens issued before the revocation stay revoked.
+func (s *Simulator) SetCredentialsRevoked(revoked bool) { s.tokens.setCredentialsRevoked(revoked) }
+
+// CredentialsRevoked reports whether SetCredentialsRevoked(true) is in force.
+func (s *Simulator) CredentialsRevoked() bool { return s.tokens.revokedCredentials() }
+
 // run adds arrivals and revokes tokens on the RevokeEvery schedule until Close.
 func (s *Simulator) run() {
 	defer s.wg.Done()

@@ -53,8 +53,7 @@ func trendList(s *Simulator) http.HandlerFunc {
 	st := s.store(trendCAS, trendKind)
 	quota := newTrendQuota(s.opts.TrendCASPerMinute, s.opts.TrendCASPerDay)
 	return func(w http.ResponseWriter, r *http.Request) {
-		token, ok := bearerToken(r)
-		if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.TrendCASToken)) != 1 {
+		if !s.trendAuthorized(r) {
 			trendWriteError(w, r, http.StatusUnauthorized, "Unauthorized: the authentication token is missing or not valid")
 			return
 		}
@@ -81,6 +80,13 @@ func trendList(s *Simulator) http.HandlerFunc {
 		}
 		writeJSON(w, http.StatusOK, resp)
 	}
+}
+
+// trendAuthorized reports whether r carries the accepted token, and the credentials are not
+// revoked (SetCredentialsRevoked revokes Trend's static token too).
+func (s *Simulator) trendAuthorized(r *http.Request) bool {
+	token, ok := bearerToken(r)
+	return ok && subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.TrendCASToken)) == 1 && !s.tokens.revokedCredentials()
 }
 
 // trendParams reads a request as the API does. A refusal returns its message.

@@ -92,11 +92,13 @@ func (s *Simulator) dataMiddleware(v vendor) func(http.HandlerFunc) http.Handler
 	}
 }
 
-// validClient reports whether id and secret are the configured credentials.
+// validClient reports whether id and secret are the configured credentials, and they are not
+// revoked: token endpoints answer revoked credentials as they answer unknown ones, as a vendor
+// whose API client was deleted does.
 func (s *Simulator) validClient(id, secret string) bool {
 	idOK := subtle.ConstantTimeCompare([]byte(id), []byte(s.opts.ClientID))
 	secretOK := subtle.ConstantTimeCompare([]byte(secret), []byte(s.opts.ClientSecret))
-	return idOK&secretOK == 1
+	return idOK&secretOK == 1 && !s.tokens.revokedCredentials()
 }
 
 // authorize returns the client a request's bearer token was issued to, or why it is refused.
