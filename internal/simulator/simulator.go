@@ -70,7 +70,52 @@ type Options struct {
 	// RecordRequests keeps every API request (client identity, path, query, start and end) for
 	// Requests and GET /_sim/requests. Off by default: the log grows with every request.
 	RecordRequests bool
+
+	// The options below make the APIs as unkind as the real ones can be. Each is off in the zero
+	// value, but for TrendCASHorizon: the Trend API documents and enforces it.
+
+	// AlarmsClosedPerSecond is how many open alarms of each USM Anywhere and USM Central alarm
+	// stream close per second (status "open" becomes "closed"), picked at random among all the
+	// open ones however far back: a client paging by offset through status=open sees later
+	// pages shift. Closed tells when each closed.
+	AlarmsClosedPerSecond float64
+	// FutureFraction of the new records of the lists windowed by occurrence time (USM Anywhere,
+	// USM Central, Trend) occur FutureSkew (default 24h) ahead of time, as from a device whose
+	// clock is a day ahead: a window ending now leaves them out, an open-ended one returns them.
+	// FutureInBacklog skews the backlog's records too.
+	FutureFraction  float64
+	FutureSkew      time.Duration
+	FutureInBacklog bool
+	// MissingIDFraction of the records of the streams that have ids (USM Anywhere and USM Central
+	// alarms and events: uuid, id; Trend: log_item_id) come without them. Records tells them apart.
+	// Cisco's never do: that API addresses every object by its id.
+	MissingIDFraction float64
+	// CentralTotalCap, when positive, makes USM Central's searches answer total as Elasticsearch
+	// does: {"value": N, "relation": "eq"}, or beyond the cap {"value": cap, "relation": "gte"}
+	// (Elasticsearch tracks 10,000 hits by default: ElasticsearchDefaultLimit).
+	CentralTotalCap int
+	// CentralResultWindow, when positive, refuses a USM Central search whose page × size exceeds
+	// it, with a 400, as Elasticsearch refuses from + size beyond index.max_result_window
+	// (10,000 by default).
+	CentralResultWindow int
+	// TrendCASShuffledPages serves the pages of a Trend window in no particular order: each
+	// window's events, each once across its pages, in an order drawn for the walk and carried in
+	// its next_link (a client that builds its own offset links gets a different order per page).
+	TrendCASShuffledPages bool
+	// TrendCASHorizon is how far before the request a Trend window may begin: the API serves
+	// logs of the last 72 hours only and refuses an earlier start with a 400. 0 means those
+	// documented 72 hours; negative, no limit (for backlogs pinned in the past).
+	TrendCASHorizon time.Duration
+	// Latency delays every data request's answer by source ("usm_anywhere", ...); the key "*"
+	// sets it for the sources not named. Each request sleeps on its own, so concurrent requests
+	// overlap. Token requests are not delayed: a collector asks for one every few minutes, so
+	// their latency moves no throughput figure, and token lifetimes stay exact.
+	Latency map[string]time.Duration
 }
+
+// ElasticsearchDefaultLimit is Elasticsearch's default track_total_hits and max_result_window,
+// for CentralTotalCap and CentralResultWindow.
+const ElasticsearchDefaultLimit = 10_000
 
 // Validate reports the first option New would refuse.
 func (o Options) Validate() error {
@@ -91,8 +136,48 @@ func (o Options) Validate() error {
 		return errors.New("updates per second must not be negative")
 	case o.EventsEmbeddedKey != "" && o.EventsEmbeddedKey != "events" && o.EventsEmbeddedKey != "eventResources":
 		return fmt.Errorf("events embedded key %q is neither events nor eventResources", o.EventsEmbeddedKey)
+	case o.AlarmsClosedPerSecond < 0:
+		return errors.New("alarms closed per second must not be negative")
+	case o.FutureFraction < 0 || o.FutureFraction > 1:
+		return errors.New("future fraction must be within [0, 1]")
+	case o.FutureSkew < 0:
+		return errors.New("future skew must not be negative")
+	case o.MissingIDFraction < 0 || o.MissingIDFraction > 1:
+		return errors.New("missing id fraction must be within [0, 1]")
+	case o.CentralTotalCap < 0 || o.CentralResultWindow < 0:
+		return errors.New("central total cap and central result window must not be negative")
 	}
-	return o.backlogsErr()
+	return errors.Join(o.backlogsErr(), o.latencyErr())
+}
+
+func (o Options) latencyErr() error {
+	for source, d := range o.Latency {
+		if d < 0 {
+			return fmt.Errorf("latency of %s must not be negative", source)
+		}
+		if source != "*" && !slices.Contains(Sources(), source) {
+			return fmt.Errorf("latency of %s: no such source (sources: %s, or * for all)", source, strings.Join(Sources(), ", "))
+		}
+	}
+	return nil
+}
+
+// latencyOf is the latency of a source's data requests.
+func (o Options) latencyOf(source string) time.Duration {
+	if d, ok := o.Latency[source]; ok {
+		return d
+	}
+	return o.Latency["*"]
+}
+
+// Sources lists the simulated vendors' source keys, sorted.
+func Sources() []string {
+	var sources []string
+	for _, v := range vendors {
+		sources = append(sources, v.source)
+	}
+	slices.Sort(sources)
+	return sources
 }
 
 func (o Options) backlogsErr() error {
@@ -141,7 +226,20 @@ func (o Options) withDefaults() Options {
 	if o.TrendCASToken == "" {
 		o.TrendCASToken = "sim-trend-token"
 	}
+	if o.FutureSkew == 0 {
+		o.FutureSkew = 24 * time.Hour
+	}
+	if o.TrendCASHorizon == 0 {
+		o.TrendCASHorizon = trendHorizon
+	}
 	return o
+}
+
+func (o Options) misbehaviour() misbehaviour {
+	return misbehaviour{
+		missingIDFraction: o.MissingIDFraction,
+		futureFraction:    o.FutureFraction, futureSkew: o.FutureSkew, futureInBacklog: o.FutureInBacklog,
+	}
 }
 
 // Simulator serves every registered vendor's API from one HTTP handler. Close must be called:
@@ -152,8 +250,11 @@ type Simulator struct {
 	tokens   *tokenIssuer
 	faults   *faultInjector
 	stats    *stats
+	usage    *usage
 	requests *requestLog
 	handler  http.Handler
+	// central is USM Central's console: which deployments are disconnected.
+	central *centralConsole
 
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -177,14 +278,15 @@ func New(opts Options) *Simulator {
 		tokens:   newTokenIssuer(opts.TokenTTL),
 		faults:   newFaultInjector(opts.Seed),
 		stats:    newStats(),
+		usage:    newUsage(),
 		requests: &requestLog{on: opts.RecordRequests},
 		done:     make(chan struct{}),
 	}
 	mux := http.NewServeMux()
 	registerControl(mux, s)
 	for _, v := range vendors {
-		for kind, gen := range v.streams {
-			st := newStore(opts.Seed, streamKey{v.source, kind}, gen)
+		for kind, stream := range v.streams {
+			st := newStore(opts.Seed, streamKey{v.source, kind}, stream, opts.misbehaviour())
 			n, named := opts.Backlogs[streamKey{v.source, kind}.String()]
 			if !named {
 				n = opts.Backlog
@@ -192,7 +294,7 @@ func New(opts Options) *Simulator {
 			st.fillBacklog(n, opts.BacklogEnd, opts.Lookback)
 			s.stores[streamKey{v.source, kind}] = st
 		}
-		v.routes(s, mux, s.dataMiddleware(v))
+		v.routes(s, mux, s.endpoints(v))
 	}
 	s.handler = s.requests.middleware(s.stats.middleware(mux))
 	s.wg.Add(1)
@@ -247,7 +349,9 @@ func (s *Simulator) Close() {
 }
 
 // IDs returns the id of every record ever generated for the stream, in generation order (the
-// backlog oldest first, then arrivals), or nil for an unknown stream.
+// backlog oldest first, then arrivals), or nil for an unknown stream. A record served without
+// its id (Options.MissingIDFraction) is listed by the id it would have had; Records says which
+// those are, and what they hold instead.
 func (s *Simulator) IDs(source, kind string) []string {
 	st, ok := s.stores[streamKey{source, kind}]
 	if !ok {
@@ -279,33 +383,33 @@ func (s *Simulator) SetCredentialsRevoked(revoked bool) { s.tokens.setCredential
 // CredentialsRevoked reports whether SetCredentialsRevoked(true) is in force.
 func (s *Simulator) CredentialsRevoked() bool { return s.tokens.revokedCredentials() }
 
-// run adds arrivals and revokes tokens on the RevokeEvery schedule until Close.
+// run adds arrivals, closes alarms and revokes tokens on the RevokeEvery schedule until Close.
 func (s *Simulator) run() {
 	defer s.wg.Done()
-	var arrivals <-chan time.Time
-	if rate := s.opts.ArrivalsPerSecond; rate > 0 {
-		t := time.NewTicker(arrivalTick(rate))
-		defer t.Stop()
-		arrivals = t.C
-	}
+	arrivals, stopArrivals := newPace(s.opts.ArrivalsPerSecond)
+	defer stopArrivals()
+	closures, stopClosures := newPace(s.opts.AlarmsClosedPerSecond)
+	defer stopClosures()
 	// revoke is stopped, and revocations nil, while the RevokeEvery fault is off.
 	revoke := time.NewTicker(time.Hour)
 	revoke.Stop()
 	defer revoke.Stop()
 	var revocations <-chan time.Time
 	var revokeEvery time.Duration
-	start, added := time.Now(), 0
 	for {
 		select {
 		case <-s.done:
 			return
-		case now := <-arrivals:
-			// Counting against the start rather than per tick keeps the rate exact at any tick.
-			due := int(now.Sub(start).Seconds()*s.opts.ArrivalsPerSecond) - added
+		case now := <-arrivals.ticks:
+			due := arrivals.due(now)
 			for _, st := range s.stores {
 				st.arrive(due, now, s.opts.LateArrivalFraction, s.opts.LateArrivalMax)
 			}
-			added += due
+		case now := <-closures.ticks:
+			due := closures.due(now)
+			for _, st := range s.stores {
+				st.closeRandom(due, now)
+			}
 		case <-s.faults.changed:
 			every := s.faults.get().RevokeEvery
 			if every == revokeEvery {
@@ -322,6 +426,32 @@ func (s *Simulator) run() {
 			s.tokens.revokeAll()
 		}
 	}
+}
+
+// pace says how many things (arrivals, closures) are due at a rate per second. Its ticks are nil
+// when the rate is 0.
+type pace struct {
+	ticks   <-chan time.Time
+	rate    float64
+	start   time.Time
+	counted int
+}
+
+func newPace(perSecond float64) (p *pace, stop func()) {
+	p = &pace{rate: perSecond, start: time.Now()}
+	if perSecond <= 0 {
+		return p, func() {}
+	}
+	t := time.NewTicker(arrivalTick(perSecond))
+	p.ticks = t.C
+	return p, t.Stop
+}
+
+// due counts against the start rather than per tick, which keeps the rate exact at any tick.
+func (p *pace) due(now time.Time) int {
+	n := int(now.Sub(p.start).Seconds()*p.rate) - p.counted
+	p.counted += max(n, 0)
+	return n
 }
 
 // arrivalTick spaces ticks one record apart, within [10ms, 1s] so that high rates do not spin
