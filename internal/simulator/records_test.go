@@ -110,6 +110,25 @@ func TestRecordsWithoutIDs(t *testing.T) {
 	}
 }
 
+func TestRecordsOverHTTP(t *testing.T) {
+	sim, c := start(t, Options{Seed: 65, Backlog: 10, MissingIDFraction: 0.5})
+	var got []Record
+	decode(t, c.get("/_sim/records?source=usm_anywhere&kind=event", "").body, &got)
+	want := sim.Records(usmAnywhere, "event")
+	if len(got) != 10 || len(want) != 10 {
+		t.Fatalf("/_sim/records: %d records, Records %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i].ID != want[i].ID || got[i].HasID != want[i].HasID || !got[i].Occurred.Equal(want[i].Occurred) ||
+			canonical(t, got[i].Fields) != canonical(t, want[i].Fields) {
+			t.Errorf("record %d: %+v over HTTP, %+v in Go", i, got[i], want[i])
+		}
+	}
+	if resp := c.get("/_sim/records?source=usm_anywhere&kind=incident", ""); resp.status != 404 {
+		t.Errorf("an unknown stream: %d", resp.status)
+	}
+}
+
 func TestRecordsAreCopies(t *testing.T) {
 	sim := New(Options{Seed: 62, Backlog: 5})
 	defer sim.Close()

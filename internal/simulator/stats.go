@@ -11,9 +11,9 @@ import (
 type Stats struct {
 	// Requests counts API requests by path and status code; /_sim/* requests are not counted.
 	Requests map[string]map[int]int64 `json:"requests"`
-	// Faults counts injected faults by type: rate_429, rate_500, truncate_body,
-	// foreign_next_host (next links pointed away), delay (responses delayed) and revoke_every
-	// (scheduled revocations).
+	// Faults counts injected faults by type: rate_429, rate_500, truncate_body, reset, stall,
+	// foreign_next_host (next links pointed away), delay (responses delayed), revoke_every
+	// (scheduled revocations) and cisco_repeat_cursor.
 	Faults map[string]int64 `json:"faults"`
 	// RateLimited counts requests refused by the rate limit (not by the rate_429 fault).
 	RateLimited int64 `json:"rate_limited"`

@@ -68,7 +68,7 @@ func (s *Simulator) endpoints(v vendor) endpoints {
 }
 
 // dataMiddleware returns what the vendor's record-serving handlers are wrapped in: the count per
-// credential at arrival, the vendor's latency, the injected delay, the per-client rate limit,
+// credential at arrival, the injected delay, the per-client rate limit, the vendor's latency,
 // then the injected 429s, 500s and truncated bodies.
 func (s *Simulator) dataMiddleware(v vendor, credential func(*Simulator, *http.Request) string) func(http.HandlerFunc) http.Handler {
 	perSecond := v.rateLimit
@@ -80,10 +80,6 @@ func (s *Simulator) dataMiddleware(v vendor, credential func(*Simulator, *http.R
 	return func(next http.HandlerFunc) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s.usage.data(v.source, credential(s, r))
-			// Each request sleeps in its own goroutine: latency delays answers, not other requests.
-			if latency > 0 && !s.wait(w, r, v, latency) {
-				return
-			}
 			f := s.faults.get()
 			if f.Delay > 0 {
 				s.stats.addFault("delay")
@@ -95,6 +91,11 @@ func (s *Simulator) dataMiddleware(v vendor, credential func(*Simulator, *http.R
 				s.stats.addRateLimited()
 				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 				v.writeError(w, r, http.StatusTooManyRequests, "Rate limit exceeded")
+				return
+			}
+			// The API's own time to answer, after its gateway admitted the request. Each request
+			// sleeps in its own goroutine: latency delays answers, not other requests.
+			if latency > 0 && !s.wait(w, r, v, latency) {
 				return
 			}
 			switch s.faults.pick(f) {
