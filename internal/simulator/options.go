@@ -107,33 +107,29 @@ const ElasticsearchDefaultLimit = 10_000
 
 // Validate reports the options New would refuse.
 func (o Options) Validate() error {
-	switch {
-	case o.Backlog < 0:
-		return errors.New("backlog must not be negative")
-	case o.Lookback < 0:
-		return errors.New("lookback must not be negative")
-	case o.ArrivalsPerSecond < 0:
-		return errors.New("arrivals per second must not be negative")
-	case o.LateArrivalFraction < 0 || o.LateArrivalFraction > 1:
-		return errors.New("late arrival fraction must be within [0, 1]")
-	case o.LateArrivalMax < 0:
-		return errors.New("late arrival max must not be negative")
-	case o.TokenTTL < 0:
-		return errors.New("token TTL must not be negative")
-	case o.UpdatesPerSecond < 0:
-		return errors.New("updates per second must not be negative")
-	case o.EventsEmbeddedKey != "" && o.EventsEmbeddedKey != "events" && o.EventsEmbeddedKey != "eventResources":
+	for _, f := range []struct {
+		name  string
+		value float64
+	}{{"late arrival fraction", o.LateArrivalFraction}, {"future fraction", o.FutureFraction}, {"missing id fraction", o.MissingIDFraction}} {
+		if f.value < 0 || f.value > 1 {
+			return fmt.Errorf("%s must be within [0, 1]", f.name)
+		}
+	}
+	for _, n := range []struct {
+		name     string
+		negative bool
+	}{
+		{"backlog", o.Backlog < 0}, {"lookback", o.Lookback < 0}, {"arrivals per second", o.ArrivalsPerSecond < 0},
+		{"late arrival max", o.LateArrivalMax < 0}, {"token TTL", o.TokenTTL < 0}, {"updates per second", o.UpdatesPerSecond < 0},
+		{"alarms closed per second", o.AlarmsClosedPerSecond < 0}, {"future skew", o.FutureSkew < 0},
+		{"central total cap", o.CentralTotalCap < 0}, {"central result window", o.CentralResultWindow < 0},
+	} {
+		if n.negative {
+			return fmt.Errorf("%s must not be negative", n.name)
+		}
+	}
+	if o.EventsEmbeddedKey != "" && o.EventsEmbeddedKey != "events" && o.EventsEmbeddedKey != "eventResources" {
 		return fmt.Errorf("events embedded key %q is neither events nor eventResources", o.EventsEmbeddedKey)
-	case o.AlarmsClosedPerSecond < 0:
-		return errors.New("alarms closed per second must not be negative")
-	case o.FutureFraction < 0 || o.FutureFraction > 1:
-		return errors.New("future fraction must be within [0, 1]")
-	case o.FutureSkew < 0:
-		return errors.New("future skew must not be negative")
-	case o.MissingIDFraction < 0 || o.MissingIDFraction > 1:
-		return errors.New("missing id fraction must be within [0, 1]")
-	case o.CentralTotalCap < 0 || o.CentralResultWindow < 0:
-		return errors.New("central total cap and central result window must not be negative")
 	}
 	return errors.Join(o.backlogsErr(), o.latencyErr())
 }
