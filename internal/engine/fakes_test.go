@@ -220,12 +220,6 @@ func (s *fakeStore) put(t *testing.T, stream string, cp *Checkpoint) {
 	require.NoError(t, s.MemoryStore.Save(context.Background(), stream, cp.Encode()))
 }
 
-func (s *fakeStore) saveCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.saves
-}
-
 func (s *fakeStore) setSaveErr(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

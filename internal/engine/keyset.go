@@ -73,8 +73,7 @@ func (w *rangeWalk) run(ctx context.Context, q Range) error {
 		if err != nil {
 			return err
 		}
-		limit := w.r.limit()
-		progress := latestUpTo(page, limit)
+		progress := latestUpTo(page, w.r.limit())
 		next, more := nextRange(q, page, progress)
 		if more {
 			// The next page is fetched while this one is delivered: its query depends only on
@@ -126,6 +125,12 @@ func (w *rangeWalk) deliver(ctx context.Context, page RangePage) error {
 // latestUpTo is the newest occurrence on the page not after limit: how far the walk has read.
 func latestUpTo(page RangePage, limit time.Time) time.Time {
 	return maxTime(newestOccurrence(page.Records, limit), newestOccurrence(page.Withheld, limit))
+}
+
+// NextRange is the query that follows q and its page, and whether there is one: how the engine
+// walks a RangeStream, for tests that walk one without it. limit is now + the clock skew allowed.
+func NextRange(q Range, page RangePage, limit time.Time) (Range, bool) {
+	return nextRange(q, page, latestUpTo(page, limit))
 }
 
 // nextRange is the query after q: a fresh first page from the newest time read when the page got

@@ -85,6 +85,11 @@ func (r *runner) poll(ctx context.Context) (backlog bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	if ps, ok := r.stream.(PollStarter); ok {
+		if err := ps.PollStarting(ctx); err != nil {
+			return false, err
+		}
+	}
 	switch s := r.stream.(type) {
 	case RangeStream:
 		return false, r.pollRange(ctx, s, cp)
@@ -104,7 +109,7 @@ func (r *runner) checkpoint(ctx context.Context) (*Checkpoint, error) {
 	cp := &Checkpoint{}
 	if data != nil {
 		if cp, err = DecodeCheckpoint(data); err != nil {
-			return nil, fmt.Errorf("stored checkpoint of %s is unreadable: %w", r.stream.Name(), err)
+			return nil, fmt.Errorf("stored checkpoint of %s is corrupt: %w", r.stream.Name(), err)
 		}
 		r.log.Info("Resuming from stored checkpoint", zap.Time("watermark", cp.Watermark), zap.String("cursor", cp.Cursor),
 			zap.Int("seen", cp.SeenCount()))

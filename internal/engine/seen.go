@@ -134,11 +134,3 @@ func (s *seenSet) sorted() []hashedEntry {
 	})
 	return all
 }
-
-func (s *seenSet) clone() *seenSet {
-	c := newSeenSet(len(s.entries))
-	for k, e := range s.entries {
-		c.entries[k] = e
-	}
-	return c
-}

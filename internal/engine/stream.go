@@ -58,6 +58,12 @@ type RangePage struct {
 	Capped bool
 }
 
+// PollStarter is a stream told when each of its polls begins (to list again what it reads from,
+// say); an error ends the poll before it read anything.
+type PollStarter interface {
+	PollStarting(ctx context.Context) error
+}
+
 // Backfiller is a RangeStream that learns of spans to read again, e.g. a USM Central deployment
 // that reconnects and delivers records buffered while it was away, with their original times.
 type Backfiller interface {

@@ -1,6 +1,7 @@
 package securityalertsreceiver
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -36,6 +37,7 @@ type timeline struct {
 	// (outside the lock), so that a test can change the list mid-walk.
 	onRequest func(n int, params url.Values)
 	requests  int
+	first     url.Values
 }
 
 func (tl *timeline) add(recs ...fakeRecord) {
@@ -67,11 +69,21 @@ func (tl *timeline) set(id, field string, value any) {
 func (tl *timeline) request(params url.Values) {
 	tl.mu.Lock()
 	tl.requests++
+	if tl.first == nil {
+		tl.first = params
+	}
 	n, hook := tl.requests, tl.onRequest
 	tl.mu.Unlock()
 	if hook != nil {
 		hook(n, params)
 	}
+}
+
+// firstParams are the parameters of the first list request.
+func (tl *timeline) firstParams() url.Values {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	return tl.first
 }
 
 func (tl *timeline) requestCount() int {
@@ -84,18 +96,27 @@ func (tl *timeline) requestCount() int {
 func (tl *timeline) between(from, to int64, match map[string]string) []fakeRecord {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
+	lo, _ := slices.BinarySearchFunc(tl.records, from, func(r fakeRecord, ms int64) int { return cmp.Compare(r.ms, ms) })
 	var out []fakeRecord
-	for _, r := range tl.records {
-		if r.ms < from || r.ms > to {
-			continue
+	for _, r := range tl.records[lo:] {
+		if r.ms > to {
+			break
 		}
-		if ok := !slices.ContainsFunc(slices.Collect(maps.Keys(match)), func(k string) bool {
-			return fmt.Sprint(r.fields[k]) != match[k]
-		}); ok {
+		if matches(r.fields, match) {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// matches says whether fields has every value of match.
+func matches(fields map[string]any, match map[string]string) bool {
+	for k, want := range match {
+		if fmt.Sprint(fields[k]) != want {
+			return false
+		}
+	}
+	return true
 }
 
 // usmAlarm is an alarm as USM Anywhere serves it (id may be empty: then it carries none).
@@ -260,8 +281,7 @@ func newUnkindCentral(t *testing.T, c *unkindCentral) *httptest.Server {
 		all := c.tl.between(from, to, nil)
 		var hits []fakeRecord
 		for _, rec := range all {
-			inner := rec.fields["alarm"].(map[string]any)
-			if !slices.ContainsFunc(slices.Collect(maps.Keys(match)), func(k string) bool { return fmt.Sprint(inner[k]) != match[k] }) {
+			if matches(rec.fields["alarm"].(map[string]any), match) {
 				hits = append(hits, rec)
 			}
 		}

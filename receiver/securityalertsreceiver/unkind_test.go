@@ -20,6 +20,9 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadata"
 )
 
 // These tests reproduce how records were lost when real APIs do what they do (see
@@ -320,13 +323,15 @@ func TestCheckpointIsWrittenOnlyWhenItChanges(t *testing.T) {
 // etcd refuses a request over 1.5 MiB: a checkpoint remembering the default 100,000 ids must fit.
 func TestHundredThousandSeenIDsFitAnEtcdRequest(t *testing.T) {
 	const n, etcdMaxRequestBytes = 100_000, 1536 * 1024
-	tl := &timeline{}
 	start := time.Now().Add(-5 * time.Minute)
-	for i := range n {
+	alarms := make([]fakeRecord, n)
+	for i := range alarms {
 		rec := usmAlarm(fmt.Sprintf("%08x-5c2e-4d1b-9f3a-%012x", i, i), start.Add(time.Duration(i)*2*time.Millisecond))
 		rec.fields = map[string]any{"uuid": rec.id, "timestamp_occured": rec.fields["timestamp_occured"]}
-		tl.add(rec)
+		alarms[i] = rec
 	}
+	tl := &timeline{}
+	tl.add(alarms...)
 	srv := newUnkindUSM(t, tl)
 	store := newCountingStorage()
 	host, id := countingStorageHost(store)
@@ -395,4 +400,35 @@ func TestRepeatedCiscoCursorDeliversNothingNew(t *testing.T) {
 	require.Eventually(t, func() bool { return requests.Load() >= 6 }, 20*time.Second, 10*time.Millisecond, "several polls")
 	stop()
 	assert.Equal(t, map[string]int{"ev-1": 1, "ev-2": 1}, emittedIDs(sink.AllLogs()))
+}
+
+// limitedStorage refuses values above a size, as etcd refuses requests over 1.5 MiB.
+type limitedStorage struct {
+	*countingStorage
+	max int
+}
+
+func (l limitedStorage) MaxValueBytes() int { return l.max }
+
+func TestMaxSeenIDsThatCannotFitTheStorageAreRefusedAtStart(t *testing.T) {
+	id := component.MustNewID("limited_storage")
+	host := extensionHost{Host: componenttest.NewNopHost(), extensions: map[component.ID]component.Component{
+		id: limitedStorage{countingStorage: newCountingStorage(), max: 1536<<10 - 4096},
+	}}
+	for _, tc := range []struct {
+		seen int
+		ok   bool
+	}{{100_000, true}, {150_000, false}} {
+		cfg := usmAlarmsConfig("http://127.0.0.1:1", nil)
+		cfg.Storage, cfg.MaxSeenIDs = &id, tc.seen
+		r, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+		require.NoError(t, err)
+		err = r.Start(context.Background(), host)
+		if tc.ok {
+			require.NoError(t, err, "the default fits etcd")
+		} else {
+			require.ErrorContains(t, err, "max_seen_ids: 150000 ids make checkpoints of up to")
+		}
+		require.NoError(t, r.Shutdown(context.Background()))
+	}
 }
