@@ -22,6 +22,8 @@ type Checkpoint struct {
 	Verified time.Time
 	// Backfills are spans to read again that the stream asked for and that are not done yet.
 	Backfills []Backfill
+	// Kept are the times a Keeper stream keeps.
+	Kept map[string]time.Time
 	// seen holds the records emitted within the overlap window (and ahead of the watermark), so
 	// that re-reads emit nothing twice. Nil for cursor streams, which need none.
 	seen *seenSet
@@ -96,11 +98,13 @@ func syncTime(r record.Record) time.Time {
 	return r.Time
 }
 
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
+func maxTime(first time.Time, others ...time.Time) time.Time {
+	for _, t := range others {
+		if t.After(first) {
+			first = t
+		}
 	}
-	return a
+	return first
 }
 
 // Store keeps encoded checkpoints by stream name.

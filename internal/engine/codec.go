@@ -21,11 +21,12 @@ import (
 
 var checkpointMagic = []byte("SACP\x02")
 
-// maxHeaderBytes bounds the JSON header: cursors are short and a stream keeps at most
-// maxBackfills spans to read again.
+// maxHeaderBytes bounds the JSON header: cursors are short, a stream keeps at most maxBackfills
+// spans to read again and maxKept times.
 const (
 	maxHeaderBytes = 16 << 10
 	maxBackfills   = 64
+	maxKept        = 128
 	// maxSpanMs bounds the times entries are kept at (unix ms below 2^45: before the year 3000).
 	maxSpanMs = 1 << 45
 )
@@ -35,7 +36,8 @@ type header struct {
 	Watermark time.Time  `json:"watermark,omitzero"`
 	Cursor    string     `json:"cursor,omitempty"`
 	Verified  time.Time  `json:"verified,omitzero"`
-	Backfills []Backfill `json:"backfills,omitempty"`
+	Backfills []Backfill           `json:"backfills,omitempty"`
+	Kept      map[string]time.Time `json:"kept,omitempty"`
 	// SeenBase is the time of the oldest seen entry, which the first delta is taken from.
 	SeenBase int64 `json:"seen_base,omitempty"`
 }
@@ -50,7 +52,7 @@ type formatV1 struct {
 // Encode writes cp in the current format.
 func (cp *Checkpoint) Encode() []byte {
 	entries := cp.seen.sorted()
-	h := header{Watermark: cp.Watermark, Cursor: cp.Cursor, Verified: cp.Verified, Backfills: cp.Backfills}
+	h := header{Watermark: cp.Watermark, Cursor: cp.Cursor, Verified: cp.Verified, Backfills: cp.Backfills, Kept: cp.Kept}
 	if len(entries) > 0 {
 		h.SeenBase = entries[0].ms
 	}
@@ -112,7 +114,7 @@ func decodeV2(data []byte) (*Checkpoint, error) {
 	if err != nil || count > uint64(r.Len())/9 {
 		return nil, errors.New("format 2: truncated seen entries")
 	}
-	cp := &Checkpoint{Watermark: h.Watermark, Cursor: h.Cursor, Verified: h.Verified, Backfills: h.Backfills, seen: newSeenSet(int(count))}
+	cp := &Checkpoint{Watermark: h.Watermark, Cursor: h.Cursor, Verified: h.Verified, Backfills: h.Backfills, Kept: h.Kept, seen: newSeenSet(int(count))}
 	ms := h.SeenBase
 	for range count {
 		delta, err := binary.ReadUvarint(r)

@@ -124,7 +124,7 @@ func (w *rangeWalk) deliver(ctx context.Context, page RangePage) error {
 
 // latestUpTo is the newest occurrence on the page not after limit: how far the walk has read.
 func latestUpTo(page RangePage, limit time.Time) time.Time {
-	return maxTime(newestOccurrence(page.Records, limit), newestOccurrence(page.Withheld, limit))
+	return maxTime(newestOccurrence(page.Records, limit), newestOccurrence(page.Withheld, limit), newestOccurrence(page.OutOfScope, limit))
 }
 
 // NextRange is the query that follows q and its page, and whether there is one: how the engine
@@ -137,7 +137,7 @@ func NextRange(q Range, page RangePage, limit time.Time) (Range, bool) {
 // further than q.From, else (a run of records sharing q.From, or records dated beyond the limit)
 // q's next page.
 func nextRange(q Range, page RangePage, progress time.Time) (Range, bool) {
-	if !page.More || len(page.Records)+len(page.Withheld)+page.Malformed == 0 {
+	if !page.More || len(page.Records)+len(page.Withheld)+len(page.OutOfScope)+page.Malformed == 0 {
 		return q, false // an empty page that says more follows would be asked again for ever
 	}
 	if progress.After(q.From) {

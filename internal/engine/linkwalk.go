@@ -87,10 +87,10 @@ func (r *runner) walkLink(ctx context.Context, s LinkStream, cp *Checkpoint, q Q
 		case page.Unordered:
 			walkNewest = maxTime(walkNewest, newest(page.Records, limit))
 			if last {
-				cp.Watermark = maxTime(cp.Watermark, maxTime(page.Through, walkNewest))
+				cp.Watermark = maxTime(cp.Watermark, page.Through, walkNewest)
 			}
 		default:
-			cp.Watermark = maxTime(cp.Watermark, maxTime(page.Through, newest(page.Records, limit)))
+			cp.Watermark = maxTime(cp.Watermark, page.Through, newest(page.Records, limit))
 		}
 		if err := r.commit(ctx, cp); err != nil {
 			return requests, false, err

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -114,6 +116,9 @@ func (r *runner) checkpoint(ctx context.Context) (*Checkpoint, error) {
 		r.log.Info("Resuming from stored checkpoint", zap.Time("watermark", cp.Watermark), zap.String("cursor", cp.Cursor),
 			zap.Int("seen", cp.SeenCount()))
 	}
+	if k, ok := r.stream.(Keeper); ok && cp.Kept != nil {
+		k.Restore(cp.Kept)
+	}
 	r.cp, r.saved = cp, data
 	r.setWatermark(cp.Watermark)
 	return cp, nil
@@ -125,6 +130,9 @@ func (r *runner) checkpoint(ctx context.Context) (*Checkpoint, error) {
 func (r *runner) commit(ctx context.Context, cp *Checkpoint) error {
 	s := r.engine.settings
 	cp.retain(s.Overlap, s.MaxSeen)
+	if k, ok := r.stream.(Keeper); ok {
+		cp.Kept = keptAtMost(k.Kept(), maxKept)
+	}
 	if err := ctx.Err(); err != nil {
 		// Stopped (or no longer the owner) while the page was delivered: the checkpoint stays
 		// for whoever polls next, who reads the page again. A duplicate, never a loss, and never
@@ -238,4 +246,17 @@ func (r *runner) counted(malformed int, skipped *Span, reason SkipReason) {
 			zap.Time("from", skipped.From), zap.Time("to", skipped.To), zap.String("reason", string(reason)))
 		r.engine.sink.Skipped(r.stream, *skipped, reason)
 	}
+}
+
+// keptAtMost keeps the newest limit times of kept, which must fit the checkpoint's header.
+func keptAtMost(kept map[string]time.Time, limit int) map[string]time.Time {
+	if len(kept) <= limit {
+		return kept
+	}
+	names := slices.SortedFunc(maps.Keys(kept), func(a, b string) int { return kept[b].Compare(kept[a]) })
+	out := make(map[string]time.Time, limit)
+	for _, n := range names[:limit] {
+		out[n] = kept[n]
+	}
+	return out
 }

@@ -50,6 +50,9 @@ type RangePage struct {
 	// Withheld are the page's records the stream does not emit (a deployment left out): they
 	// still move the walk on, and the engine remembers them as the API counts them.
 	Withheld []record.Record
+	// OutOfScope are the page's records outside the range's Scope: they move the walk on, and
+	// are neither emitted nor remembered (whether they were emitted is the other walks' business).
+	OutOfScope []record.Record
 	// More says the API holds more records in the range after this page.
 	More bool
 	// Total is how many records match the range, -1 when the API does not tell; Capped says it
@@ -70,6 +73,15 @@ type Backfiller interface {
 	RangeStream
 	// Backfills returns the spans learnt of since the last call, each once.
 	Backfills() []Backfill
+}
+
+// Keeper is a stream that keeps named times in its checkpoint, what it must know again after a
+// restart (when each USM Central deployment was last seen connected, to read a reconnecting one
+// from there). The engine gives them back when it loads the checkpoint, before the first poll
+// starts, and stores them with every checkpoint.
+type Keeper interface {
+	Kept() map[string]time.Time
+	Restore(kept map[string]time.Time)
 }
 
 // Backfill is a span of a stream to read again, restricted to Scope.

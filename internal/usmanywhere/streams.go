@@ -79,7 +79,12 @@ func NewConnectedStreams(connect Connect, cfg Config) []engine.Stream {
 			continue
 		}
 		for _, set := range fanOut(l.cfg.Filters) {
-			streams = append(streams, &stream{connect: connect, list: l.kind, filters: set, cfg: cfg})
+			st := &stream{connect: connect, list: l.kind, filters: set, cfg: cfg}
+			if l.kind.kind == alarms.kind {
+				sent, local := usm.SplitFilters(set.params, func(key string) string { return key })
+				st.filters.params, st.local = url.Values(sent), local
+			}
+			streams = append(streams, st)
 		}
 	}
 	return streams
@@ -101,7 +106,10 @@ type stream struct {
 	connect Connect
 	list    list
 	filters filterSet
-	cfg     Config
+	// local are the filters on fields an alarm changes, applied to what is read (see
+	// usm.ChangingAlarmFields); filters.params are those sent.
+	local usm.LocalFilter
+	cfg   Config
 }
 
 // Name is "usm_anywhere/alarms", plus the fanned-out filter values when there are any, e.g.
@@ -137,7 +145,15 @@ func (s *stream) FetchRange(ctx context.Context, r engine.Range) (engine.RangePa
 		tenant = api.Host()
 	}
 	page := engine.RangePage{Total: -1}
-	page.Records, page.Malformed = s.records(&resp, tenant)
+	var read []record.Record
+	read, page.Malformed = s.records(&resp, tenant)
+	for _, r := range read {
+		if s.local.Match(r.Body) {
+			page.Records = append(page.Records, r)
+		} else {
+			page.Withheld = append(page.Withheld, r)
+		}
+	}
 	size := int64(s.size(r))
 	if resp.Counted {
 		page.Total = resp.Page.TotalElements

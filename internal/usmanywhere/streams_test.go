@@ -130,7 +130,8 @@ func TestFirstPageQuery(t *testing.T) {
 		path    string
 		filters url.Values
 	}{
-		{"/api/2.0/alarms", url.Values{"status": {"open"}, "priority_label": {"high"}}},
+		// status is a field an alarm changes: it is applied to what is read, not sent.
+		{"/api/2.0/alarms", url.Values{"priority_label": {"high"}}},
 		{"/api/2.0/events", url.Values{"plugin": {"Amazon AWS CloudTrail"}}},
 	} {
 		r := reqs[i]
@@ -349,7 +350,8 @@ func TestFanOut(t *testing.T) {
 		name      string
 		cfg       Config
 		wantNames []string
-		// wantParams are the filter parameters of each stream's first request, in stream order.
+		// wantParams are the filter parameters of each stream's first request, in stream order:
+		// status, a field an alarm changes, is applied to what is read instead.
 		wantParams []url.Values
 	}{
 		{
@@ -370,8 +372,8 @@ func TestFanOut(t *testing.T) {
 			}}},
 			wantNames: []string{"usm_anywhere/alarms?priority_label=high", "usm_anywhere/alarms?priority_label=medium"},
 			wantParams: []url.Values{
-				{"priority_label": {"high"}, "status": {"open"}},
-				{"priority_label": {"medium"}, "status": {"open"}},
+				{"priority_label": {"high"}},
+				{"priority_label": {"medium"}},
 			},
 		},
 		{
@@ -386,10 +388,10 @@ func TestFanOut(t *testing.T) {
 				"usm_anywhere/alarms?priority_label=low&status=closed",
 			},
 			wantParams: []url.Values{
-				{"priority_label": {"high"}, "status": {"open"}},
-				{"priority_label": {"high"}, "status": {"closed"}},
-				{"priority_label": {"low"}, "status": {"open"}},
-				{"priority_label": {"low"}, "status": {"closed"}},
+				{"priority_label": {"high"}},
+				{"priority_label": {"high"}},
+				{"priority_label": {"low"}},
+				{"priority_label": {"low"}},
 			},
 		},
 		{
@@ -420,7 +422,7 @@ func TestFanOut(t *testing.T) {
 				"status": {"open", "open"},
 			}}},
 			wantNames:  []string{"usm_anywhere/alarms"},
-			wantParams: []url.Values{{"status": {"open"}}},
+			wantParams: []url.Values{{}},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -487,4 +489,19 @@ func TestSourcePrefixAndConnectedTenant(t *testing.T) {
 	require.Len(t, page.Records, 1)
 	assert.Equal(t, "acme.alienvault.cloud", page.Records[0].Tenant)
 	assert.Equal(t, "A", srv.Requests()[0].URL.Query().Get("plugin"))
+}
+
+// A filter on a field an alarm changes is applied to what is read: the list the API pages is not
+// the one alarms leave while it is read, and the alarms not matching are withheld.
+func TestChangingAlarmFiltersAreAppliedToWhatIsRead(t *testing.T) {
+	srv := newUSMServer(t, map[string]string{"/api/2.0/alarms?page=0": `{"_embedded":{"alarms":[
+		{"uuid":"a","status":"open","timestamp_occured":"1"},{"uuid":"b","status":"closed","timestamp_occured":"2"}]}}`})
+	s := onlyStream(t, newAPI(t, srv.Server), Config{PageSize: 10, Alarms: StreamConfig{Enabled: true, Filters: map[string][]string{"status": {"open"}}}})
+	page, err := s.(engine.RangeStream).FetchRange(context.Background(), engine.Range{From: t0})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a"}, streamtest.RecordIDs([]engine.RangePage{page}))
+	require.Len(t, page.Withheld, 1)
+	assert.Equal(t, "b", page.Withheld[0].ID)
+	assert.Empty(t, srv.Requests()[0].URL.Query()["status"], "not sent")
+	assert.Equal(t, "usm_anywhere/alarms", s.Name(), "the stream keeps its name (and checkpoint)")
 }

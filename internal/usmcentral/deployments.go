@@ -129,6 +129,31 @@ func (d *Directory) Reconnected(stream string) []Reconnect {
 	return out
 }
 
+// ConnectedAt is when each watched deployment was last listed as connected, to the minute: the
+// streams keep it in their checkpoints, so that a deployment that reconnects after a restart is
+// still read again from there. The minute keeps the checkpoint from changing at every listing,
+// at the cost of up to a minute of records read twice.
+func (d *Directory) ConnectedAt() map[string]time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[string]time.Time, len(d.connectedAt))
+	for id, t := range d.connectedAt {
+		out[id] = t.Truncate(time.Minute)
+	}
+	return out
+}
+
+// RestoreConnectedAt takes the times a previous run kept, where it knows none later.
+func (d *Directory) RestoreConnectedAt(kept map[string]time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id, t := range kept {
+		if t.After(d.connectedAt[id]) {
+			d.connectedAt[id] = t
+		}
+	}
+}
+
 // Polled counts one poll of stream and lists the deployments when RefreshEvery polls of one
 // stream passed since the last listing, or none succeeded yet. It fails only while no listing
 // ever succeeded: include and exclude cannot be applied before one.

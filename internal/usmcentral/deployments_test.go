@@ -188,7 +188,7 @@ func TestReconnectedDeploymentIsReadAgain(t *testing.T) {
 	page, err := rangeStream(streams[0]).FetchRange(context.Background(), engine.Range{From: t0, Scope: got[1].Scope})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"a1", "a2"}, streamtest.RecordIDs([]engine.RangePage{page}), "only the deployment that came back")
-	assert.Len(t, page.Withheld, 1, "the others' records still move the walk on")
+	assert.Len(t, page.OutOfScope, 1, "the others' records still move the walk on, and are not taken as read")
 }
 
 // A slow /deployments answer must not hold up the streams that only look a deployment up.
@@ -225,4 +225,26 @@ func TestListingDoesNotHoldTheDirectory(t *testing.T) {
 	}
 	close(release)
 	require.NoError(t, <-refreshed)
+}
+
+// When a deployment was last listed connected is kept across restarts: one that comes back after
+// one is read again from there, not from the initial lookback.
+func TestLastConnectedSurvivesARestart(t *testing.T) {
+	srv := newConsole(t, nil)
+	api := newAPI(t, srv.Server)
+	first := NewDirectory(api, DirectoryConfig{})
+	first.now = func() time.Time { return t0.Add(90 * time.Second) }
+	require.NoError(t, first.Refresh(context.Background()))
+	kept := rangeStream(NewStreams(api, first, alarmsOnly)[0]).Kept()
+	assert.Equal(t, t0.Add(90*time.Second).Truncate(time.Minute), kept["cn://acme.alienvault.cloud"], "to the minute")
+
+	// The next run starts while acme is away, and sees it come back.
+	srv.setDeployments(strings.Replace(deploymentsJSON, `"connectionStatus":"connected","authorized":true,"joinedSince"`, `"connectionStatus":"disconnected","authorized":true,"joinedSince"`, 1), 0)
+	second := NewDirectory(api, DirectoryConfig{})
+	s := rangeStream(NewStreams(api, second, alarmsOnly)[0])
+	s.Restore(kept)
+	require.NoError(t, second.Refresh(context.Background()))
+	srv.setDeployments(deploymentsJSON, 0)
+	require.NoError(t, second.Refresh(context.Background()))
+	assert.Equal(t, []engine.Backfill{{Scope: "cn://acme.alienvault.cloud", From: t0.Add(90 * time.Second).Truncate(time.Minute)}}, s.Backfills())
 }

@@ -13,13 +13,16 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/cenkalti/backoff/v5"
 
 	"github.com/securityalerts/securityalerts/internal/apiclient"
 	"github.com/securityalerts/securityalerts/internal/engine"
 	"github.com/securityalerts/securityalerts/internal/record"
+	"github.com/securityalerts/securityalerts/internal/usm"
 )
 
 // Source is the source key of the public contract.
@@ -79,6 +82,9 @@ func NewStreams(api *apiclient.Client, dir *Directory, cfg Config) []engine.Stre
 			continue
 		}
 		s := &stream{api: api, dir: dir, list: l.list, name: Source + "/" + l.name, cfg: l.cfg, pageSize: cfg.PageSize}
+		if l.list.kind == alarms.kind {
+			s.cfg.Find, s.local = usm.SplitFilters(l.cfg.Find, func(key string) string { return strings.TrimPrefix(key, "alarm.") })
+		}
 		if l.list.kind == events.kind {
 			s.skip = cfg.DirectEvents
 		}
@@ -96,6 +102,9 @@ type stream struct {
 	cfg      StreamConfig
 	pageSize int
 	skip     []string
+	// local are the find values on fields an alarm changes, applied to what is read (see
+	// usm.ChangingAlarmFields); cfg.Find holds those sent.
+	local usm.LocalFilter
 
 	// relisted is set once a poll listed the deployments for a tenant it did not know, so that
 	// a poll lists them once at most; pages of a poll may be fetched concurrently.
@@ -123,6 +132,11 @@ func (s *stream) Backfills() []engine.Backfill {
 	return out
 }
 
+// Kept are when the deployments were last listed connected; Restore gives them back after a
+// restart (engine.Keeper).
+func (s *stream) Kept() map[string]time.Time        { return s.dir.ConnectedAt() }
+func (s *stream) Restore(kept map[string]time.Time) { s.dir.RestoreConnectedAt(kept) }
+
 // FetchRange reads one page of the range; with a Scope, only that deployment's records are
 // emitted (the others of the span were read before).
 func (s *stream) FetchRange(ctx context.Context, r engine.Range) (engine.RangePage, error) {
@@ -143,8 +157,8 @@ func (s *stream) FetchRange(ctx context.Context, r engine.Range) (engine.RangePa
 	return page, nil
 }
 
-// records converts a page's items. Those of deployments not watched, or outside scope, are
-// withheld: they still move the walk on.
+// records converts a page's items. Those of deployments not watched, or not matching the
+// filters applied here, are withheld; those outside scope are set apart: both still move the walk on.
 func (s *stream) records(ctx context.Context, items []any, scope string) engine.RangePage {
 	var page engine.RangePage
 	results, malformed := record.Objects(items)
@@ -157,11 +171,12 @@ func (s *stream) records(ctx context.Context, items []any, scope string) engine.
 	for _, obj := range results {
 		dep := s.deployment(obj)
 		rec := convert(obj, s.list.kind, dep)
-		emitted := s.dir.Watched(dep) && !slices.ContainsFunc(s.skip, func(n string) bool { return named(dep, n) }) &&
-			(scope == "" || dep.ID == scope)
-		if emitted {
+		switch {
+		case scope != "" && dep.ID != scope:
+			page.OutOfScope = append(page.OutOfScope, rec)
+		case s.dir.Watched(dep) && !slices.ContainsFunc(s.skip, func(n string) bool { return named(dep, n) }) && s.local.Match(inner(obj, s.list.kind)):
 			page.Records = append(page.Records, rec)
-		} else {
+		default:
 			page.Withheld = append(page.Withheld, rec)
 		}
 	}

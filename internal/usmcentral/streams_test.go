@@ -23,8 +23,10 @@ func TestSearchBody(t *testing.T) {
 	api := newAPI(t, srv.Server)
 	streams := NewStreams(api, NewDirectory(api, DirectoryConfig{RefreshEvery: 10}), Config{
 		PageSize: 500,
-		Alarms:   StreamConfig{Enabled: true, Path: "/api/1.1/alarms", Find: map[string][]string{"alarm.suppressed": {"false"}, "alarm.status": {"open", "in review"}}},
-		Events:   StreamConfig{Enabled: true, Path: "/custom/events"},
+		Alarms: StreamConfig{Enabled: true, Path: "/api/1.1/alarms", Find: map[string][]string{
+			"alarm.suppressed": {"false"}, "alarm.status": {"open", "in review"}, "alarm.rule_intent": {"Recon"},
+		}},
+		Events: StreamConfig{Enabled: true, Path: "/custom/events"},
 	})
 	require.Len(t, streams, 2)
 	assert.Equal(t, "usm_central/alarms", streams[0].Name())
@@ -41,7 +43,8 @@ func TestSearchBody(t *testing.T) {
 	assert.Equal(t, "/api/1.1/alarms", calls[0].path)
 	assert.Equal(t, map[string]any{
 		"page": 1.0, "size": 500.0,
-		"find":  map[string]any{"alarm.suppressed": []any{"false"}, "alarm.status": []any{"open", "in review"}},
+		// status and suppressed change on an alarm: they are applied to what is read, not sent.
+		"find":  map[string]any{"alarm.rule_intent": []any{"Recon"}},
 		"sort":  map[string]any{"alarm.timestamp_occured": "asc"},
 		"range": map[string]any{"alarm.timestamp_occured": map[string]any{"gte": gte, "lte": "now"}},
 	}, calls[0].raw)
@@ -328,4 +331,16 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+func TestChangingAlarmFiltersAreAppliedToWhatIsRead(t *testing.T) {
+	open, closed := alarmResult("a", "acme", 0), alarmResult("b", "acme", 1)
+	closed["alarm"].(map[string]any)["status"] = "closed"
+	srv := newConsole(t, results([]map[string]any{open, closed}))
+	s := onlyStream(t, srv, Config{PageSize: 10, Alarms: StreamConfig{Enabled: true, Path: DefaultAlarmsPath, Find: map[string][]string{"alarm.status": {"open"}}}}, DirectoryConfig{RefreshEvery: 10})
+	page, err := pollFirst(t, s, t0)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a"}, streamtest.RecordIDs([]engine.RangePage{page}))
+	require.Len(t, page.Withheld, 1)
+	assert.Empty(t, srv.calls()[0].body.Find, "not sent")
 }
