@@ -33,9 +33,9 @@ const (
 
 // header is format 2's JSON part.
 type header struct {
-	Watermark time.Time  `json:"watermark,omitzero"`
-	Cursor    string     `json:"cursor,omitempty"`
-	Verified  time.Time  `json:"verified,omitzero"`
+	Watermark time.Time            `json:"watermark,omitzero"`
+	Cursor    string               `json:"cursor,omitempty"`
+	Verified  time.Time            `json:"verified,omitzero"`
 	Backfills []Backfill           `json:"backfills,omitempty"`
 	Kept      map[string]time.Time `json:"kept,omitempty"`
 	// SeenBase is the time of the oldest seen entry, which the first delta is taken from.
