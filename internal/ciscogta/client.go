@@ -161,7 +161,9 @@ func (c *Client) fetch(ctx context.Context, req request, after string) (page, er
 		return p, err
 	}
 	if p.next == after {
-		return p, backoff.Permanent(fmt.Errorf("%s: the server answered the same cursor again, stopping", req.path))
+		// The server repeats the position it was asked from: its items are those of the page
+		// that led there, already delivered. Nothing goes out, and the walk ends there.
+		return page{end: after}, backoff.Permanent(fmt.Errorf("%s: the server answered the cursor it was asked with (%s) again; its page is not emitted twice", req.path, after))
 	}
 	return p, nil
 }

@@ -109,7 +109,7 @@ func TestEnrichmentLinksEventsToDetectionsAndAlerts(t *testing.T) {
 
 func TestEnrichmentFailureFailsThePage(t *testing.T) {
 	f := enrichedAPI(t, []map[string]any{{"id": "e3", "threatDetectionIds": []any{"td2"}}}, http.StatusServiceUnavailable)
-	p, err := enrichedEvents(t, f).Fetch(context.Background(), engine.Query{})
+	p, err := enrichedEvents(t, f).(engine.LinkStream).Fetch(context.Background(), engine.Query{})
 	require.Error(t, err, "a 503 is not a removed alert: the page is fetched again")
 	assert.Empty(t, p.Records)
 }

@@ -41,7 +41,7 @@ func FuzzAlerts(f *testing.F) {
 		s := NewStreams(c, Config{PageSize: 10, Alerts: StreamConfig{Enabled: true}})[0]
 		for _, q := range []engine.Query{{Since: t0, Initial: true}, {Since: t0}} {
 			for range 2 {
-				page, err := s.Fetch(context.Background(), q)
+				page, err := s.(engine.LinkStream).Fetch(context.Background(), q)
 				checkPage(t, body, page, err)
 				if !page.Unordered {
 					t.Fatal("an alerts page must not move the watermark before its walk ends")
@@ -85,7 +85,7 @@ func FuzzSequencePages(f *testing.F) {
 		streams = append(streams, NewStreams(c, Config{PageSize: 10, Events: on, EnrichEvents: true})...)
 		for _, s := range streams {
 			for _, q := range []engine.Query{{}, {Cursor: "25717281"}} {
-				page, err := s.Fetch(context.Background(), q)
+				page, err := s.(engine.LinkStream).Fetch(context.Background(), q)
 				checkPage(t, body, page, err)
 				if q.Cursor != "" && page.Cursor == "" && (err == nil || len(page.Records) > 0) {
 					t.Fatalf("%s: the cursor %s was lost", s.Name(), q.Cursor)
@@ -139,7 +139,7 @@ func FuzzEnrichment(f *testing.F) {
 			"": {Body: body},
 		})
 		s := NewStreams(NewClient(api, customer, nil), Config{PageSize: 10, Events: StreamConfig{Enabled: true}, EnrichEvents: true})[0]
-		page, err := s.Fetch(context.Background(), engine.Query{})
+		page, err := s.(engine.LinkStream).Fetch(context.Background(), engine.Query{})
 		if err != nil && len(page.Records) > 0 {
 			t.Fatalf("records and an error: %v", err)
 		}
@@ -174,6 +174,6 @@ func FuzzCustomerID(f *testing.F) {
 				t.Fatalf("id %q, reported %q", id, reported)
 			}
 		}
-		_, _ = NewStreams(c, Config{PageSize: 10, Alerts: StreamConfig{Enabled: true}})[0].Fetch(context.Background(), engine.Query{Since: t0})
+		_, _ = NewStreams(c, Config{PageSize: 10, Alerts: StreamConfig{Enabled: true}})[0].(engine.LinkStream).Fetch(context.Background(), engine.Query{Since: t0})
 	})
 }

@@ -90,7 +90,7 @@ func writePage(w http.ResponseWriter, items any, hasNext bool, end any, next str
 
 func fetch(t *testing.T, s engine.Stream, q engine.Query) engine.Page {
 	t.Helper()
-	p, err := s.Fetch(context.Background(), q)
+	p, err := s.(engine.LinkStream).Fetch(context.Background(), q)
 	require.NoError(t, err)
 	return p
 }

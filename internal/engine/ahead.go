@@ -2,31 +2,26 @@ package engine
 
 import "context"
 
-// fetch reads a page of the walk, retrying as configured. fetchAhead does it in the background,
-// so that a walk fetches its next page while the current one is delivered.
-func (r *runner) fetch(ctx context.Context, q Query) (Page, error) {
-	return retry(ctx, r.engine.settings.Retry, r.log, "fetch", func() (Page, error) { return r.stream.Fetch(ctx, q) })
-}
-
-// pending is a page being fetched in the background.
-type pending struct {
+// pending is a page being fetched in the background, so that a walk fetches its next page while
+// the current one is delivered.
+type pending[T any] struct {
 	done   chan struct{}
 	cancel context.CancelFunc
-	page   Page
+	page   T
 	err    error
 }
 
-func (r *runner) fetchAhead(ctx context.Context, q Query) *pending {
+func fetchAhead[T any](ctx context.Context, fetch func(context.Context) (T, error)) *pending[T] {
 	ctx, cancel := context.WithCancel(ctx)
-	p := &pending{done: make(chan struct{}), cancel: cancel}
+	p := &pending[T]{done: make(chan struct{}), cancel: cancel}
 	go func() {
 		defer close(p.done)
-		p.page, p.err = r.fetch(ctx, q)
+		p.page, p.err = fetch(ctx)
 	}()
 	return p
 }
 
-func (p *pending) wait() (Page, error) {
+func (p *pending[T]) wait() (T, error) {
 	<-p.done
 	p.cancel()
 	return p.page, p.err
@@ -34,7 +29,7 @@ func (p *pending) wait() (Page, error) {
 
 // abandon stops a fetch whose page will not be delivered and waits for it: nothing a poll
 // started outlives it.
-func (p *pending) abandon() {
+func (p *pending[T]) abandon() {
 	if p != nil {
 		p.cancel()
 		<-p.done

@@ -88,7 +88,7 @@ func TestPermanentSinkErrorDropsRecordsAndAdvances(t *testing.T) {
 			assert.Equal(t, 2, sink.droppedCount(DropRejected))
 			cp := store.stored(t, "s")
 			assert.True(t, t0.Add(time.Second).Equal(cp.Watermark), "the checkpoint moves past refused records")
-			assert.Contains(t, cp.Seen, "a")
+			assert.True(t, cp.Has(rec("a", t0)))
 		})
 	}
 }
@@ -122,7 +122,7 @@ func TestFetchErrorMidWalkKeepsLastAcceptedPage(t *testing.T) {
 			assert.Equal(t, [][]string{{"a"}}, sink.Accepted())
 			cp := store.stored(t, "s")
 			assert.True(t, t0.Equal(cp.Watermark), "checkpoint of page 1")
-			assert.Contains(t, cp.Seen, "a")
+			assert.True(t, cp.Has(rec("a", t0)))
 			if apiclient.IsPermanent(tc.err) {
 				assert.EqualValues(t, 1, page2.Load())
 			} else {
@@ -198,8 +198,8 @@ func TestOverlapReReadsAreDeDuplicated(t *testing.T) {
 		{rec("a", t0), rec("b", t0.Add(5*time.Second)), rec("c", t0.Add(5*time.Second+300*time.Microsecond)), rec("d", t0.Add(6*time.Second)), rec("e", t0.Add(6*time.Second)), rec("e", t0.Add(6*time.Second))},
 		// Nothing new.
 		{rec("b", t0.Add(5*time.Second)), rec("c", t0.Add(5*time.Second)), rec("d", t0.Add(6*time.Second))},
-		// Records without an id cannot be de-duplicated and always go out.
-		{rec("", t0.Add(6*time.Second)), rec("d", t0.Add(6*time.Second))},
+		// A record without an id is known by its content.
+		{rec("", t0.Add(6*time.Second)), rec("d", t0.Add(6*time.Second)), rec("", t0.Add(6*time.Second))},
 	}
 	var walk atomic.Int32
 	stream := newStream("s", func(context.Context, Query) (Page, error) {
@@ -213,12 +213,15 @@ func TestOverlapReReadsAreDeDuplicated(t *testing.T) {
 		_, err := poll(e, 0)
 		require.NoError(t, err)
 	}
-	assert.Equal(t, [][]string{{"a", "b"}, {"c", "d", "e"}, {""}}, sink.Accepted())
+	assert.Equal(t, [][]string{{"a", "b"}, {"c", "d", "e"}, {record.ContentID(map[string]any{"id": ""})}}, sink.Accepted())
 
 	qs := stream.Queries()
 	assert.True(t, t0.Add(5*time.Second-testOverlap).Equal(qs[1].Since), "second walk re-reads the overlap: %v", qs[1].Since)
-	assert.True(t, t0.Add(6*time.Second-testOverlap).Equal(qs[2].Since))
-	assert.ElementsMatch(t, []string{"a", "b", "c", "d", "e"}, keys(store.stored(t, "s").Seen))
+	assert.True(t, t0.Add(5*time.Second-testOverlap).Equal(qs[2].Since), "and from the watermark the overlap was last read from: %v", qs[2].Since)
+	cp := store.stored(t, "s")
+	for _, r := range walks[1][:5] {
+		assert.True(t, cp.Has(r), r.ID)
+	}
 }
 
 func TestMaxSeenDropsTheOldestIDs(t *testing.T) {
@@ -234,109 +237,116 @@ func TestMaxSeenDropsTheOldestIDs(t *testing.T) {
 		_, err := poll(e, 0)
 		require.NoError(t, err)
 	}
-	assert.ElementsMatch(t, []string{"b", "c"}, keys(store.stored(t, "s").Seen))
+	cp := store.stored(t, "s")
+	assert.Equal(t, 2, cp.SeenCount())
+	assert.True(t, cp.Has(page.Records[1]) && cp.Has(page.Records[2]), "b and c are remembered")
 	// a fell out of the bounded set: it goes out twice (a duplicate, never a loss).
 	assert.Equal(t, [][]string{{"a", "b", "c"}, {"a"}}, sink.Accepted())
 }
 
-func TestCheckpointAdvanced(t *testing.T) {
-	ms := func(d time.Duration) int64 { return t0.Add(d).UnixMilli() }
+// withSeen is cp remembering records.
+func withSeen(cp Checkpoint, records ...record.Record) *Checkpoint {
+	cp.remember(records)
+	return &cp
+}
+
+func TestOnePageAdvancesTheCheckpoint(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		before   Checkpoint
+		before   *Checkpoint
 		page     Page
 		maxSeen  int
 		wantWM   time.Time
 		wantCur  string
-		wantSeen map[string]int64
+		wantSeen []record.Record // exactly these are remembered
 	}{
 		{
 			name:     "first page",
 			page:     Page{Records: []record.Record{rec("a", t0), rec("b", t0.Add(time.Second))}},
 			wantWM:   t0.Add(time.Second),
-			wantSeen: map[string]int64{"a": ms(0), "b": ms(time.Second)},
+			wantSeen: []record.Record{rec("a", t0), rec("b", t0.Add(time.Second))},
 		},
 		{
-			name:     "seen is pruned to the overlap window behind the new watermark",
-			before:   Checkpoint{Watermark: t0, Seen: map[string]int64{"old": ms(-20 * time.Minute), "edge": ms(time.Minute - testOverlap), "recent": ms(-time.Minute)}},
+			name:     "seen is pruned to the overlap window behind the watermark it was last checked from",
+			before:   withSeen(Checkpoint{Watermark: t0}, rec("old", t0.Add(-20*time.Minute)), rec("edge", t0.Add(-testOverlap)), rec("recent", t0.Add(-time.Minute))),
 			page:     Page{Records: []record.Record{rec("x", t0.Add(time.Minute))}},
 			wantWM:   t0.Add(time.Minute),
-			wantSeen: map[string]int64{"edge": ms(time.Minute - testOverlap), "recent": ms(-time.Minute), "x": ms(time.Minute)},
+			wantSeen: []record.Record{rec("edge", t0.Add(-testOverlap)), rec("recent", t0.Add(-time.Minute)), rec("x", t0.Add(time.Minute))},
 		},
 		{
 			name:     "a late record older than the window is not remembered",
-			before:   Checkpoint{Watermark: t0},
+			before:   &Checkpoint{Watermark: t0},
 			page:     Page{Records: []record.Record{rec("late", t0.Add(-time.Hour)), rec("y", t0)}},
 			wantWM:   t0,
-			wantSeen: map[string]int64{"y": ms(0)},
+			wantSeen: []record.Record{rec("y", t0)},
 		},
 		{
 			name:     "bounded by maxSeen, oldest dropped",
 			page:     Page{Records: []record.Record{rec("c", t0.Add(2*time.Second)), rec("a", t0), rec("d", t0.Add(3*time.Second)), rec("b", t0.Add(time.Second))}},
 			maxSeen:  2,
 			wantWM:   t0.Add(3 * time.Second),
-			wantSeen: map[string]int64{"c": ms(2 * time.Second), "d": ms(3 * time.Second)},
+			wantSeen: []record.Record{rec("c", t0.Add(2*time.Second)), rec("d", t0.Add(3*time.Second))},
 		},
 		{
-			name:     "a record without time counts at the watermark; one without id is not remembered",
-			before:   Checkpoint{Watermark: t0},
+			name:     "a record without time counts at the watermark; one without id is remembered by its content",
+			before:   &Checkpoint{Watermark: t0},
 			page:     Page{Records: []record.Record{rec("timeless", time.Time{}), rec("", t0)}},
 			wantWM:   t0,
-			wantSeen: map[string]int64{"timeless": ms(0)},
+			wantSeen: []record.Record{rec("timeless", t0), {ID: record.ContentID(map[string]any{"id": ""}), Time: t0}},
 		},
 		{
-			name:     "Through advances an empty window",
-			before:   Checkpoint{Watermark: t0, Seen: map[string]int64{"a": ms(0)}},
+			name:     "Through advances an empty window; the window behind the previous watermark stays remembered",
+			before:   withSeen(Checkpoint{Watermark: t0}, rec("a", t0)),
 			page:     Page{Through: t0.Add(time.Hour)},
 			wantWM:   t0.Add(time.Hour),
-			wantSeen: map[string]int64{},
+			wantSeen: []record.Record{rec("a", t0)},
 		},
 		{
-			name:   "the watermark never goes back",
-			before: Checkpoint{Watermark: t0},
-			page:   Page{Records: []record.Record{rec("old", t0.Add(-time.Minute))}, Through: t0.Add(-time.Hour)},
-			wantWM: t0, wantSeen: map[string]int64{"old": ms(-time.Minute)},
+			name:     "the watermark never goes back",
+			before:   &Checkpoint{Watermark: t0},
+			page:     Page{Records: []record.Record{rec("old", t0.Add(-time.Minute))}, Through: t0.Add(-time.Hour)},
+			wantWM:   t0,
+			wantSeen: []record.Record{rec("old", t0.Add(-time.Minute))},
 		},
 		{
 			name:     "a modified record is remembered by id and modification time, and progresses by the latter",
 			page:     Page{Records: []record.Record{modified("a", t0.Add(-time.Hour), t0.Add(time.Minute))}},
 			wantWM:   t0.Add(time.Minute),
-			wantSeen: map[string]int64{"a@2025-03-01T12:01:00Z": ms(time.Minute)},
+			wantSeen: []record.Record{modified("a", t0.Add(-time.Hour), t0.Add(time.Minute))},
 		},
 		{
-			name:     "an unordered page adds to the seen set without moving the watermark",
-			before:   Checkpoint{Watermark: t0},
-			page:     Page{Records: []record.Record{rec("a", t0.Add(time.Hour))}, Unordered: true},
-			wantWM:   t0,
-			wantSeen: map[string]int64{"a": ms(time.Hour)},
-		},
-		{
-			name:     "an unordered page moves the watermark by its Through",
-			before:   Checkpoint{Watermark: t0},
+			name:     "the last page of an unordered walk moves the watermark by its Through",
+			before:   &Checkpoint{Watermark: t0},
 			page:     Page{Records: []record.Record{rec("a", t0.Add(time.Hour))}, Unordered: true, Through: t0.Add(2 * time.Hour)},
 			wantWM:   t0.Add(2 * time.Hour),
-			wantSeen: map[string]int64{},
+			wantSeen: []record.Record{rec("a", t0.Add(time.Hour))},
 		},
 		{
 			name:    "cursor streams keep the cursor and no seen set",
-			before:  Checkpoint{Cursor: "c1", Seen: map[string]int64{"a": ms(0)}},
+			before:  &Checkpoint{Cursor: "c1"},
 			page:    Page{Records: []record.Record{rec("b", t0)}, Cursor: "c2"},
 			wantWM:  t0,
 			wantCur: "c2",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			maxSeen := tc.maxSeen
-			if maxSeen == 0 {
-				maxSeen = 1000
+			settings := testSettings()
+			if tc.maxSeen != 0 {
+				settings.MaxSeen = tc.maxSeen
 			}
-			got := tc.before.advanced(tc.page, testOverlap, maxSeen)
+			store := newStore()
+			if tc.before != nil {
+				store.put(t, "s", tc.before)
+			}
+			e := New(settings, store, &fakeSink{}, []Stream{pages("s", tc.page)})
+			_, err := poll(e, 0)
+			require.NoError(t, err)
+			got := store.stored(t, "s")
 			assert.True(t, tc.wantWM.Equal(got.Watermark), "watermark %v, want %v", got.Watermark, tc.wantWM)
 			assert.Equal(t, tc.wantCur, got.Cursor)
-			if tc.wantSeen == nil {
-				assert.Empty(t, got.Seen)
-			} else {
-				assert.Equal(t, tc.wantSeen, got.Seen)
+			assert.Equal(t, len(tc.wantSeen), got.SeenCount())
+			for _, r := range tc.wantSeen {
+				assert.True(t, got.Has(r), "%s not remembered", seenKey(r))
 			}
 		})
 	}
@@ -388,7 +398,7 @@ func TestUnorderedWalkMovesTheWatermarkOnlyWhenComplete(t *testing.T) {
 	require.Error(t, err)
 	cp := store.stored(t, "s")
 	assert.True(t, cp.Watermark.IsZero(), "a walk cut short leaves the watermark: %v", cp.Watermark)
-	assert.Contains(t, cp.Seen, "late")
+	assert.True(t, cp.Has(rec("late", t0.Add(time.Hour))))
 
 	failPage2.Store(false)
 	_, err = poll(e, 0)
@@ -424,7 +434,7 @@ func TestCursorStreamStoresCursorAndNoSeen(t *testing.T) {
 	require.NoError(t, err)
 	cp := store.stored(t, "s")
 	assert.Equal(t, "c2", cp.Cursor)
-	assert.Empty(t, cp.Seen)
+	assert.Zero(t, cp.SeenCount())
 
 	_, err = poll(e, 0)
 	require.NoError(t, err)
@@ -619,7 +629,7 @@ func TestShutdownWithoutStart(t *testing.T) {
 
 func TestStatusReportsWatermarks(t *testing.T) {
 	store := newStore()
-	require.NoError(t, store.Save(context.Background(), "resumed", &Checkpoint{Watermark: t0.Add(-time.Hour)}))
+	store.put(t, "resumed", &Checkpoint{Watermark: t0.Add(-time.Hour)})
 	streams := []Stream{
 		pages("fresh", Page{Records: []record.Record{rec("a", t0)}}),
 		pages("resumed", Page{}),
@@ -771,28 +781,17 @@ func TestRetryDisabledMakesOneAttempt(t *testing.T) {
 func TestMemoryStore(t *testing.T) {
 	ctx := context.Background()
 	m := NewMemoryStore()
-	cp, err := m.Load(ctx, "s")
+	data, err := m.Load(ctx, "s")
 	require.NoError(t, err)
-	assert.Nil(t, cp)
+	assert.Nil(t, data)
 
-	want := &Checkpoint{Watermark: t0, Cursor: "c", Seen: map[string]int64{"a": 1}}
-	require.NoError(t, m.Save(ctx, "s", want))
-	want.Cursor = "changed after save"
-	got, err := m.Load(ctx, "s")
+	require.NoError(t, m.Save(ctx, "s", []byte("cp")))
+	data, err = m.Load(ctx, "s")
 	require.NoError(t, err)
-	assert.Equal(t, "c", got.Cursor, "the store keeps a copy")
-	assert.True(t, t0.Equal(got.Watermark))
-	cp, err = m.Load(ctx, "other")
+	assert.Equal(t, "cp", string(data))
+	data, err = m.Load(ctx, "other")
 	require.NoError(t, err)
-	assert.Nil(t, cp)
-}
-
-func keys(m map[string]int64) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
+	assert.Nil(t, data)
 }
 
 func TestNextPageIsFetchedWhileThePageIsDelivered(t *testing.T) {

@@ -111,6 +111,8 @@ type fakeSink struct {
 	attempts [][]string // ids of every Deliver call
 	accepted [][]string // ids of the calls that returned nil
 	dropped  map[DropReason]int
+	future   int
+	skipped  []Span
 	notify   chan struct{} // when set, told of every accepted page
 }
 
@@ -140,6 +142,18 @@ func (s *fakeSink) Dropped(_ Stream, reason DropReason, n int) {
 		s.dropped = map[DropReason]int{}
 	}
 	s.dropped[reason] += n
+}
+
+func (s *fakeSink) FutureDated(_ Stream, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.future += n
+}
+
+func (s *fakeSink) Skipped(_ Stream, span Span, _ SkipReason) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.skipped = append(s.skipped, span)
 }
 
 func (s *fakeSink) setRefuse(f func([]record.Record) error) {
@@ -177,7 +191,7 @@ type fakeStore struct {
 
 func newStore() *fakeStore { return &fakeStore{MemoryStore: NewMemoryStore()} }
 
-func (s *fakeStore) Load(ctx context.Context, stream string) (*Checkpoint, error) {
+func (s *fakeStore) Load(ctx context.Context, stream string) ([]byte, error) {
 	s.mu.Lock()
 	err := s.loadErr
 	s.mu.Unlock()
@@ -187,7 +201,7 @@ func (s *fakeStore) Load(ctx context.Context, stream string) (*Checkpoint, error
 	return s.MemoryStore.Load(ctx, stream)
 }
 
-func (s *fakeStore) Save(ctx context.Context, stream string, cp *Checkpoint) error {
+func (s *fakeStore) Save(ctx context.Context, stream string, data []byte) error {
 	s.mu.Lock()
 	err := s.saveErr
 	if err == nil {
@@ -197,7 +211,13 @@ func (s *fakeStore) Save(ctx context.Context, stream string, cp *Checkpoint) err
 	if err != nil {
 		return err
 	}
-	return s.MemoryStore.Save(ctx, stream, cp)
+	return s.MemoryStore.Save(ctx, stream, data)
+}
+
+// put stores cp as another process would.
+func (s *fakeStore) put(t *testing.T, stream string, cp *Checkpoint) {
+	t.Helper()
+	require.NoError(t, s.MemoryStore.Save(context.Background(), stream, cp.Encode()))
 }
 
 func (s *fakeStore) setSaveErr(err error) {
@@ -209,15 +229,17 @@ func (s *fakeStore) setSaveErr(err error) {
 // stored returns the stream's stored checkpoint; it fails the test when there is none.
 func (s *fakeStore) stored(t *testing.T, stream string) *Checkpoint {
 	t.Helper()
-	cp, err := s.MemoryStore.Load(context.Background(), stream)
+	data, err := s.MemoryStore.Load(context.Background(), stream)
 	require.NoError(t, err)
-	require.NotNil(t, cp, "no checkpoint stored for %s", stream)
+	require.NotNil(t, data, "no checkpoint stored for %s", stream)
+	cp, err := DecodeCheckpoint(data)
+	require.NoError(t, err)
 	return cp
 }
 
 func (s *fakeStore) has(stream string) bool {
-	cp, _ := s.MemoryStore.Load(context.Background(), stream)
-	return cp != nil
+	data, _ := s.MemoryStore.Load(context.Background(), stream)
+	return data != nil
 }
 
 // poll runs one walk of the engine's i-th stream in the test goroutine.

@@ -40,10 +40,11 @@ func (r *runner) gated(ctx context.Context, gate Gate) {
 }
 
 // setHeld marks the stream as polled by this process or not. Either way the checkpoint in
-// memory is forgotten: another process may advance the stored one meanwhile.
+// memory is forgotten: another process may advance the stored one meanwhile. It runs between
+// polls, on the goroutine that polls.
 func (r *runner) setHeld(held bool) {
+	r.cp, r.saved = nil, nil
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.held = held
-	r.cp = nil
 }

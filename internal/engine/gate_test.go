@@ -115,7 +115,7 @@ func TestRegainedOwnershipResumesFromTheStoredCheckpoint(t *testing.T) {
 	end()
 	waitClosed(t, released, "not released")
 
-	require.NoError(t, store.Save(context.Background(), "s", &Checkpoint{Cursor: "other-owner"}))
+	store.put(t, "s", &Checkpoint{Cursor: "other-owner"})
 	before := len(stream.Queries())
 	end, released = gate.grant(t, "s")
 	eventually(t, func() bool { return len(stream.Queries()) > before }, "the new term never polled")

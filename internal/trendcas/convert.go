@@ -1,9 +1,6 @@
 package trendcas
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -73,7 +70,7 @@ func convert(obj map[string]any, event, tenant string) record.Record {
 		r.ID = record.String(msg, idKeys...)
 	}
 	if r.ID == "" {
-		r.ID = hashID(obj)
+		r.ID = record.ContentID(obj)
 	}
 	if t, ok := record.Time(msg, timeKeys...); ok {
 		r.Time = t
@@ -94,14 +91,6 @@ func convert(obj map[string]any, event, tenant string) record.Record {
 		}
 	}
 	return r
-}
-
-// hashID is a stable id for an event without log_item_id: the SHA-256 of its canonical JSON
-// (encoding/json writes map keys sorted, and json.Number as it was read).
-func hashID(obj map[string]any) string {
-	canonical, _ := json.Marshal(obj) // decoded JSON always encodes
-	sum := sha256.Sum256(canonical)
-	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // severity reads a level label: the contract's names, Virtual Analyzer's "High risk" … "No

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/cenkalti/backoff/v5"
 
@@ -56,6 +57,30 @@ func (e *APIError) Unwrap() []error {
 func (e *APIError) Quota() bool {
 	return e.HTTP.Status == http.StatusTooManyRequests || e.Code == quotaCode ||
 		strings.Contains(strings.ToLower(e.Msg), quotaMessage)
+}
+
+// UnknownPair reports a refusal of the request's service or event type itself: an HTTP 400 whose
+// message names the service or event parameter and not the time range or page size. The API's
+// document gives no code for it (every 400 is -4000001), so the message is all there is; a 400
+// about anything else fails the poll and the pair is tried again at the next one.
+func (e *APIError) UnknownPair() bool {
+	if e.HTTP.Status != http.StatusBadRequest || e.Quota() {
+		return false
+	}
+	msg := strings.ToLower(e.Msg)
+	if msg == "" {
+		msg = strings.ToLower(e.HTTP.Detail)
+	}
+	names, aboutRange := false, false
+	for _, word := range strings.FieldsFunc(msg, func(r rune) bool { return !unicode.IsLetter(r) }) {
+		switch word {
+		case "service", "event", "services", "events":
+			names = true
+		case "start", "end", "time", "range", "limit", "window":
+			aboutRange = true
+		}
+	}
+	return names && !aboutRange
 }
 
 // errorBody is Trend's error format; camelCase and snake_case both occur.

@@ -104,9 +104,9 @@ func FuzzErrorBody(f *testing.F) {
 			if !apiclient.IsPermanent(err) {
 				t.Fatalf("HTTP %d, code %d: a refusal must be permanent: %v", status, ae.Code, err)
 			}
-			if status == http.StatusBadRequest {
+			if ae.UnknownPair() {
 				if page, err := s.Fetch(context.Background(), q); err != nil || len(page.Records) > 0 {
-					t.Fatalf("a refused pair must stay disabled: %+v, %v", page, err)
+					t.Fatalf("a pair refused as unknown must stay paused: %+v, %v", page, err)
 				}
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/securityalerts/securityalerts/internal/apiclient"
 	"github.com/securityalerts/securityalerts/internal/engine"
 	"github.com/securityalerts/securityalerts/internal/record"
+	"github.com/securityalerts/securityalerts/internal/streamtest"
 )
 
 // fakeAPI is a Trend site whose answers a test scripts per request.
@@ -101,6 +102,7 @@ func eventsPage(next string, events ...map[string]any) map[string]any {
 
 // sink collects what the engine delivers.
 type sink struct {
+	streamtest.Uncounted
 	mu      sync.Mutex
 	records []string
 }
@@ -113,8 +115,6 @@ func (s *sink) Deliver(_ context.Context, _ engine.Stream, records []record.Reco
 	}
 	return nil
 }
-
-func (s *sink) Dropped(engine.Stream, engine.DropReason, int) {}
 
 func (s *sink) ids() []string {
 	s.mu.Lock()

@@ -2,15 +2,16 @@
 //
 // One request covers one service and one event type, so every (service, event) pair is its own
 // stream with its own checkpoint. A walk reads one time window of at most three days (the API's
-// limit; a longer backlog is walked window after window) and follows next_link within it. All
-// pairs share the token's quota through Quota.
+// limit; a longer backlog is walked window after window) and follows next_link within it. Nothing
+// says a window's pages come oldest first, so they are read as unordered: the checkpoint moves
+// past a window only once all of it was read. The API keeps 72 hours: a window never starts
+// further back, and the span skipped is reported. All pairs share the token's quota through Quota.
 package trendcas
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -30,8 +31,18 @@ const (
 	Kind   = "security_event"
 )
 
-// MaxWindow is the longest start–end interval the API accepts.
-const MaxWindow = 72 * time.Hour
+// MaxWindow is the longest start–end interval the API accepts, and Horizon how far back it keeps
+// events: a start before it is refused (HTTP 400).
+const (
+	MaxWindow = 72 * time.Hour
+	Horizon   = 72 * time.Hour
+	// horizonMargin keeps a window's start clear of the horizon while the request travels.
+	horizonMargin = time.Minute
+	// retryDisabledEvery is how often a pair the API refused as unknown is tried again: a
+	// service the tenant adds later (or a name the API learns) starts being read without a
+	// restart, at the cost of one refused request an hour.
+	retryDisabledEvery = time.Hour
+)
 
 // timeFormat is the API's ISO 8601 form, in UTC to the millisecond.
 const timeFormat = "2006-01-02T15:04:05.000Z"
@@ -74,8 +85,8 @@ type stream struct {
 	limit          int
 	delay          time.Duration
 	now            func() time.Time
-	// disabled is set once the API refused the pair itself (HTTP 400 on a first page).
-	disabled atomic.Bool
+	// disabledUntil, in unix ns, is set when the API refused the pair itself as unknown.
+	disabledUntil atomic.Int64
 }
 
 // Name is "trend_cas/<service>/<event>". It keys the checkpoint: keep it stable.
@@ -84,7 +95,7 @@ func (s *stream) Name() string { return Source + "/" + s.service + "/" + s.event
 func (s *stream) Source() string { return Source }
 
 func (s *stream) Fetch(ctx context.Context, q engine.Query) (engine.Page, error) {
-	if s.disabled.Load() {
+	if s.now().UnixNano() < s.disabledUntil.Load() {
 		return engine.Page{}, nil
 	}
 	ctx = withPair(ctx, s.Name())
@@ -106,14 +117,18 @@ func (s *stream) Fetch(ctx context.Context, q engine.Query) (engine.Page, error)
 			return engine.Page{}, nil // the window behind query_delay is empty yet
 		}
 		body, pageURL, err = s.client.first(ctx, s.params(w))
-		if ae, isAPI := apiErrorOf(err); isAPI && ae.HTTP.Status == http.StatusBadRequest && !ae.Quota() {
+		if ae, isAPI := apiErrorOf(err); isAPI && ae.UnknownPair() {
 			return engine.Page{}, s.disable(ae)
 		}
 	}
 	if err != nil {
 		return engine.Page{}, err
 	}
-	return s.page(pageURL, body, w)
+	page, err := s.page(pageURL, body, w)
+	if q.PageToken == "" && w.start.After(q.Since) {
+		page.Skipped = &engine.Span{From: q.Since, To: w.start}
+	}
+	return page, err
 }
 
 // walk is one window being read; its position travels in the engine's page token.
@@ -124,10 +139,12 @@ type walk struct {
 	next    string
 }
 
-// window is the walk starting at since: up to MaxWindow long, ending query_delay before now.
+// window is the walk starting at since, or at the API's horizon if since is further back: up to
+// MaxWindow long, ending query_delay before now.
 func (s *stream) window(since time.Time) (walk, bool) {
-	start := since.UTC().Truncate(time.Millisecond)
-	limit := s.now().Add(-s.delay).UTC().Truncate(time.Millisecond)
+	now := s.now()
+	start := maxTime(since, now.Add(-Horizon+horizonMargin)).UTC().Truncate(time.Millisecond)
+	limit := now.Add(-s.delay).UTC().Truncate(time.Millisecond)
 	w := walk{start: start, end: start.Add(MaxWindow)}
 	if w.clipped = w.end.Before(limit); !w.clipped {
 		w.end = limit
@@ -152,7 +169,7 @@ func (s *stream) page(pageURL string, body []byte, w walk) (engine.Page, error) 
 	if err != nil {
 		return engine.Page{}, err
 	}
-	var page engine.Page
+	page := engine.Page{Unordered: true}
 	page.Records, page.Malformed = record.FromItems(resp.events, func(obj map[string]any) record.Record {
 		return convert(obj, s.event, s.client.api.Host())
 	})
@@ -172,13 +189,20 @@ func (s *stream) page(pageURL string, body []byte, w walk) (engine.Page, error) 
 	return page, nil
 }
 
-// disable stops polling a pair the API refused: the others keep running, and a restart with
-// a corrected configuration polls it again.
+// disable stops polling a pair the API refused as unknown for retryDisabledEvery: the others
+// keep running.
 func (s *stream) disable(ae *APIError) error {
-	s.disabled.Store(true)
-	s.client.log.Error("The API refused this service/event pair; it is disabled until the collector restarts, the other pairs keep running",
+	s.disabledUntil.Store(s.now().Add(retryDisabledEvery).UnixNano())
+	s.client.log.Error("The API refused this service/event pair as unknown; it is tried again in an hour, the other pairs keep running",
 		zap.String("service", s.service), zap.String("event", s.event), zap.Error(ae))
-	return backoff.Permanent(fmt.Errorf("service %q, event %q refused (pair disabled): %w", s.service, s.event, ae))
+	return backoff.Permanent(fmt.Errorf("service %q, event %q refused (pair paused for %s): %w", s.service, s.event, retryDisabledEvery, ae))
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // token encodes a walk in progress as "<end ms>|<clipped>|<next URL>".

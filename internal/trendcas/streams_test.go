@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,62 +22,70 @@ import (
 
 var testNow = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 
-func TestWindowIsAtMostThreeDaysAndEndsQueryDelayBeforeNow(t *testing.T) {
+func TestWindowEndsQueryDelayBeforeNowAndStartsNoFurtherBackThanTheHorizon(t *testing.T) {
 	s := &stream{delay: time.Minute, now: func() time.Time { return testNow }}
-	since := testNow.Add(-7 * 24 * time.Hour).Add(123456 * time.Nanosecond)
+	since := testNow.Add(-2 * time.Hour).Add(123456 * time.Nanosecond)
 
 	w, ok := s.window(since)
 	require.True(t, ok)
 	assert.Equal(t, since.Truncate(time.Millisecond), w.start, "start to the millisecond, rounded down")
-	assert.Equal(t, MaxWindow, w.end.Sub(w.start))
-	assert.True(t, w.clipped)
-
-	w, ok = s.window(testNow.Add(-2 * time.Hour))
-	require.True(t, ok)
 	assert.Equal(t, testNow.Add(-time.Minute), w.end)
 	assert.False(t, w.clipped)
+
+	w, ok = s.window(testNow.Add(-7 * 24 * time.Hour))
+	require.True(t, ok)
+	assert.Equal(t, testNow.Add(-Horizon+horizonMargin), w.start, "a start beyond the API's horizon is refused: start there")
+	assert.LessOrEqual(t, w.end.Sub(w.start), MaxWindow)
 
 	_, ok = s.window(testNow.Add(-30 * time.Second))
 	assert.False(t, ok, "nothing to ask while the window behind query_delay is empty")
 }
 
-// TestEngineWalksALongBacklogInThreeDaySteps runs the engine over a week's backlog: three
-// contiguous windows, none longer than three days, the last ending query_delay before now.
-func TestEngineWalksALongBacklogInThreeDaySteps(t *testing.T) {
+// skipSink records the spans the engine reports as skipped.
+type skipSink struct {
+	sink
+	mu      sync.Mutex
+	skipped []engine.Span
+}
+
+func (s *skipSink) Skipped(_ engine.Stream, span engine.Span, _ engine.SkipReason) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.skipped = append(s.skipped, span)
+}
+
+// TestEngineStartsAWeekOldBacklogAtTheHorizon runs the engine over a week's backlog: the API
+// keeps three days, so the walk starts there, and the four days before are reported skipped.
+func TestEngineStartsAWeekOldBacklogAtTheHorizon(t *testing.T) {
 	api := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
 		writeBody(w, http.StatusOK, eventsPage(""))
 	})
 	c, _ := newTestClient(t, api)
 	st := c.Streams(Config{Services: []string{"onedrive"}, Events: []string{"dlp"}, Limit: 200, QueryDelay: time.Minute})
+	out := &skipSink{}
 	e := engine.New(engine.Settings{
 		PollInterval: time.Hour, InitialLookback: 7 * 24 * time.Hour, MaxSeen: 100,
 		Retry: configretry.NewDefaultBackOffConfig(), Logger: zaptest.NewLogger(t),
-	}, engine.NewMemoryStore(), &sink{}, st)
+	}, engine.NewMemoryStore(), out, st)
 	started := time.Now()
 	e.Start()
-	require.Eventually(t, func() bool { return len(api.seen()) >= 3 }, 10*time.Second, 5*time.Millisecond)
-	e.Shutdown(context.Background())
+	require.Eventually(t, func() bool { return len(api.seen()) >= 1 }, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, e.Shutdown(context.Background()))
 
-	reqs := api.seen()
-	require.Len(t, reqs, 3, "a week in three walks, then the poll interval")
-	var prevEnd time.Time
-	for i, u := range reqs {
-		q := u.Query()
-		start, err := time.Parse(timeFormat, q.Get("start"))
-		require.NoError(t, err)
-		end, err := time.Parse(timeFormat, q.Get("end"))
-		require.NoError(t, err)
-		assert.LessOrEqual(t, end.Sub(start), MaxWindow, "window %d", i)
-		if i > 0 {
-			assert.Equal(t, prevEnd, start, "window %d starts where the last ended", i)
-		}
-		prevEnd = end
-		assert.Equal(t, "onedrive", q.Get("service"))
-		assert.Equal(t, "dlp", q.Get("event"))
-		assert.Equal(t, "200", q.Get("limit"))
-		assert.Equal(t, Path, u.Path)
-	}
-	assert.WithinDuration(t, started.Add(-time.Minute), prevEnd, 10*time.Second)
+	q := api.seen()[0].Query()
+	start, err := time.Parse(timeFormat, q.Get("start"))
+	require.NoError(t, err)
+	end, err := time.Parse(timeFormat, q.Get("end"))
+	require.NoError(t, err)
+	assert.WithinDuration(t, started.Add(-Horizon+horizonMargin), start, 10*time.Second)
+	assert.WithinDuration(t, started.Add(-time.Minute), end, 10*time.Second)
+	assert.Equal(t, "onedrive", q.Get("service"))
+	assert.Equal(t, "200", q.Get("limit"))
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	require.Len(t, out.skipped, 1)
+	assert.WithinDuration(t, started.Add(-7*24*time.Hour), out.skipped[0].From, 10*time.Second)
+	assert.True(t, start.Equal(out.skipped[0].To), "the skipped span ends where the walk starts")
 }
 
 func TestNextLinkIsFollowedWithinTheWindow(t *testing.T) {
@@ -184,10 +194,10 @@ func TestBadPairIsDisabledAndTheOthersRun(t *testing.T) {
 	_, err := bad.Fetch(context.Background(), q)
 	require.Error(t, err)
 	assert.True(t, apiclient.IsPermanent(err))
-	for _, want := range []string{`service "nosuch"`, "pair disabled", "HTTP 400", "-4000001", "trace-400", "Invalid service: nosuch"} {
+	for _, want := range []string{`service "nosuch"`, "pair paused for 1h0m0s", "HTTP 400", "-4000001", "trace-400", "Invalid service: nosuch"} {
 		assert.Contains(t, err.Error(), want)
 	}
-	assert.Equal(t, 1, logs.FilterMessageSnippet("disabled until the collector restarts").Len())
+	assert.Equal(t, 1, logs.FilterMessageSnippet("tried again in an hour").Len())
 
 	page, err := bad.Fetch(context.Background(), q)
 	require.NoError(t, err)
@@ -294,4 +304,45 @@ func TestBoundaryEventsAreEmittedOnce(t *testing.T) {
 func TestErrorsWithoutHTTPAnswerPassThrough(t *testing.T) {
 	err := classify(context.DeadlineExceeded, NewQuota(1, 1))
 	assert.True(t, errors.Is(err, context.DeadlineExceeded))
+}
+
+// Only a refusal of the pair itself pauses it, and a paused pair is tried again an hour later:
+// a 400 about the time range (a window past the horizon, after downtime) must not silence it.
+func TestOnlyAnUnknownPairIsPausedAndOnlyForAnHour(t *testing.T) {
+	var refuse atomic.Value
+	refuse.Store(`Invalid time range: 2026-03-06T00:00:00.000Z begins more than 72 hours before the request`)
+	api := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		if msg := refuse.Load().(string); msg != "" {
+			writeBody(w, http.StatusBadRequest, map[string]any{"code": -4000001, "msg": msg})
+			return
+		}
+		writeBody(w, http.StatusOK, eventsPage("", event("ok", "2026-03-10T10:00:00Z")))
+	})
+	c, _ := newTestClient(t, api)
+	now := testNow
+	s := testStream(c, "onedrive", "dlp", now)
+	s.now = func() time.Time { return now }
+	q := engine.Query{Since: testNow.Add(-time.Hour)}
+
+	_, err := s.Fetch(context.Background(), q)
+	require.Error(t, err)
+	refuse.Store("")
+	page, err := s.Fetch(context.Background(), q)
+	require.NoError(t, err, "a time-range refusal does not pause the pair")
+	require.Len(t, page.Records, 1)
+
+	refuse.Store(`Invalid parameter: service "onedrive" is not supported`)
+	_, err = s.Fetch(context.Background(), q)
+	require.Error(t, err)
+	refuse.Store("")
+	seen := len(api.seen())
+	page, err = s.Fetch(context.Background(), q)
+	require.NoError(t, err)
+	assert.Empty(t, page.Records)
+	assert.Len(t, api.seen(), seen, "a paused pair sends nothing")
+
+	now = now.Add(retryDisabledEvery)
+	page, err = s.Fetch(context.Background(), q)
+	require.NoError(t, err)
+	assert.Len(t, page.Records, 1, "tried again after an hour")
 }

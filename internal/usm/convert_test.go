@@ -1,6 +1,7 @@
 package usm
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -114,4 +115,19 @@ func TestConvertRuleAttributesKindTenantAndBody(t *testing.T) {
 
 	none := Convert(decode(t, `{"uuid":"y"}`), "event", "t")
 	assert.Nil(t, none.Attributes)
+}
+
+func TestChangingFiltersAreAppliedLocally(t *testing.T) {
+	sent, local := SplitFilters(map[string][]string{"alarm.status": {"open", "in review"}, "alarm.rule_intent": {"Recon"}},
+		func(k string) string { return strings.TrimPrefix(k, "alarm.") })
+	assert.Equal(t, map[string][]string{"alarm.rule_intent": {"Recon"}}, sent)
+	assert.Equal(t, LocalFilter{"status": {"open", "in review"}}, local)
+	assert.True(t, local.Match(map[string]any{"status": "Open"}))
+	assert.True(t, local.Match(map[string]any{"status": "in review"}))
+	assert.False(t, local.Match(map[string]any{"status": "closed"}))
+	assert.False(t, local.Match(map[string]any{}))
+
+	_, local = SplitFilters(map[string][]string{"suppressed": {"false"}}, func(k string) string { return k })
+	assert.True(t, local.Match(map[string]any{"suppressed": false}), "a boolean field compares as its text")
+	assert.True(t, LocalFilter(nil).Match(map[string]any{}), "no filter: every alarm")
 }

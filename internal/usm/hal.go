@@ -18,6 +18,8 @@ type HALPage struct {
 		Size          int
 		TotalElements int64
 	}
+	// Counted says the answer had a page object, so TotalElements is the API's count.
+	Counted bool
 }
 
 // Read fills p from a decoded answer (apiclient.DecodeDocument), refusing the fields it knows
@@ -52,6 +54,7 @@ func (p *HALPage) Read(doc any) error {
 	if err != nil {
 		return err
 	}
+	_, p.Counted = page["totalElements"]
 	number, err1 := intField(page, "number")
 	size, err2 := intField(page, "size")
 	total, err3 := intField(page, "totalElements")

@@ -19,7 +19,7 @@ func FuzzFetch(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		api := apiclienttest.Canned(t, body)
 		for _, s := range NewStreams(api, Config{PageSize: 10, Alarms: StreamConfig{Enabled: true}, Events: StreamConfig{Enabled: true}}) {
-			page, _ := s.Fetch(context.Background(), engine.Query{Since: time.Unix(0, 0)})
+			page, _ := s.(engine.RangeStream).FetchRange(context.Background(), engine.Range{From: time.Unix(0, 0)})
 			for _, r := range page.Records {
 				if r.Kind != "alarm" && r.Kind != "event" {
 					t.Fatalf("record of kind %q", r.Kind)

@@ -1,13 +1,14 @@
 // Package usmanywhere reads alarms and events from the LevelBlue (AT&T) USM Anywhere API 2.0.
 //
-// Both lists are walked oldest first (sort=timestamp_occured,asc) from an inclusive
-// timestamp_occured_gte bound, so that records arriving during a walk append to its end instead
-// of shifting the pages already read. Pages are 0-based and linked by HAL _links.next.
+// Both lists are read oldest first (sort=timestamp_occured,asc) within inclusive
+// timestamp_occured_gte/_lte bounds: the engine walks them by keyset, each page a fresh query
+// from the newest time it delivered, so it never follows the HAL _links.next offsets (which shift
+// when an alarm leaves a filtered list mid-walk). Pages are 0-based; page.totalElements counts
+// the range, which is how the engine checks the overlap for late arrivals.
 package usmanywhere
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"slices"
 	"sort"
@@ -78,7 +79,12 @@ func NewConnectedStreams(connect Connect, cfg Config) []engine.Stream {
 			continue
 		}
 		for _, set := range fanOut(l.cfg.Filters) {
-			streams = append(streams, &stream{connect: connect, list: l.kind, filters: set, cfg: cfg})
+			st := &stream{connect: connect, list: l.kind, filters: set, cfg: cfg}
+			if l.kind.kind == alarms.kind {
+				sent, local := usm.SplitFilters(set.params, func(key string) string { return key })
+				st.filters.params, st.local = url.Values(sent), local
+			}
+			streams = append(streams, st)
 		}
 	}
 	return streams
@@ -100,7 +106,10 @@ type stream struct {
 	connect Connect
 	list    list
 	filters filterSet
-	cfg     Config
+	// local are the filters on fields an alarm changes, applied to what is read (see
+	// usm.ChangingAlarmFields); filters.params are those sent.
+	local usm.LocalFilter
+	cfg   Config
 }
 
 // Name is "usm_anywhere/alarms", plus the fanned-out filter values when there are any, e.g.
@@ -115,44 +124,61 @@ func (s *stream) Name() string {
 
 func (s *stream) Source() string { return s.cfg.Source }
 
-func (s *stream) Fetch(ctx context.Context, q engine.Query) (engine.Page, error) {
+func (s *stream) PageSize() int { return s.cfg.PageSize }
+
+// FetchRange reads one page of the range, oldest first.
+func (s *stream) FetchRange(ctx context.Context, r engine.Range) (engine.RangePage, error) {
 	api, tenant, err := s.connect(ctx)
 	if err != nil {
-		return engine.Page{}, err
+		return engine.RangePage{}, err
 	}
-	pageURL := s.pageURL(api, q)
+	pageURL := s.pageURL(api, r)
 	body, err := api.Get(ctx, pageURL)
 	if err != nil {
-		return engine.Page{}, err
+		return engine.RangePage{}, err
 	}
 	var resp usm.HALPage
 	if err := apiclient.DecodeDocument(pageURL, body, resp.Read); err != nil {
-		return engine.Page{}, err
+		return engine.RangePage{}, err
 	}
-	page := engine.Page{}
 	if tenant == "" {
 		tenant = api.Host()
 	}
-	page.Records, page.Malformed = s.records(&resp, tenant)
-	if href := resp.NextHref(); href != "" {
-		next, err := api.Resolve(href)
-		if err != nil {
-			return page, fmt.Errorf("page %d of %s: %w", resp.Page.Number, s.Name(), err)
+	page := engine.RangePage{Total: -1}
+	var read []record.Record
+	read, page.Malformed = s.records(&resp, tenant)
+	for _, r := range read {
+		if s.local.Match(r.Body) {
+			page.Records = append(page.Records, r)
+		} else {
+			page.Withheld = append(page.Withheld, r)
 		}
-		page.Next = next
 	}
+	size := int64(s.size(r))
+	if resp.Counted {
+		page.Total = resp.Page.TotalElements
+	}
+	// A next link, or a total beyond this page, says more follow; the link itself is not used.
+	page.More = resp.NextHref() != "" || (page.Total >= 0 && int64(r.Page+1)*size < page.Total)
 	return page, nil
 }
 
-func (s *stream) pageURL(api *apiclient.Client, q engine.Query) string {
-	if q.PageToken != "" {
-		return q.PageToken
+func (s *stream) size(r engine.Range) int {
+	if r.CountOnly {
+		return 1 // the smallest page: only page.totalElements is wanted
 	}
+	return s.cfg.PageSize
+}
+
+func (s *stream) pageURL(api *apiclient.Client, r engine.Range) string {
 	params := clone(s.filters.params)
-	params.Set("page", "0")
-	params.Set("size", strconv.Itoa(s.cfg.PageSize))
+	params.Set("page", strconv.Itoa(r.Page))
+	params.Set("size", strconv.Itoa(s.size(r)))
 	params.Set("sort", "timestamp_occured,asc")
-	params.Set("timestamp_occured_gte", strconv.FormatInt(q.Since.UnixMilli(), 10))
+	params.Set("timestamp_occured_gte", strconv.FormatInt(r.From.UnixMilli(), 10))
+	if !r.To.IsZero() {
+		params.Set("timestamp_occured_lte", strconv.FormatInt(r.To.UnixMilli(), 10))
+	}
 	return api.URL(s.list.path, params)
 }
 

@@ -114,7 +114,7 @@ func TestFirstPageQuery(t *testing.T) {
 	since := t0.Add(1500 * time.Microsecond) // sub-millisecond part is truncated
 	for _, s := range streams {
 		assert.Equal(t, Source, s.Source())
-		_, err := s.Fetch(context.Background(), engine.Query{Since: since})
+		_, err := s.(engine.RangeStream).FetchRange(context.Background(), engine.Range{From: since})
 		require.NoError(t, err)
 	}
 
@@ -130,7 +130,8 @@ func TestFirstPageQuery(t *testing.T) {
 		path    string
 		filters url.Values
 	}{
-		{"/api/2.0/alarms", url.Values{"status": {"open"}, "priority_label": {"high"}}},
+		// status is a field an alarm changes: it is applied to what is read, not sent.
+		{"/api/2.0/alarms", url.Values{"priority_label": {"high"}}},
 		{"/api/2.0/events", url.Values{"plugin": {"Amazon AWS CloudTrail"}}},
 	} {
 		r := reqs[i]
@@ -148,52 +149,88 @@ func TestFirstPageQuery(t *testing.T) {
 	}
 }
 
-func TestWalkFollowsNextLinksToTheEnd(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		next func(page int) string
-	}{
-		{"absolute links", func(p int) string {
-			return fmt.Sprintf("{{BASE}}/api/2.0/alarms?page=%d&size=2&sort=timestamp_occured,asc&timestamp_occured_gte=1", p)
-		}},
-		{"relative links", func(p int) string {
-			return fmt.Sprintf("/api/2.0/alarms?page=%d&size=2&sort=timestamp_occured,asc&timestamp_occured_gte=1", p)
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			page := func(n int, ids ...string) string {
-				var items []string
-				for i, id := range ids {
-					items = append(items, fmt.Sprintf(`{"uuid":%q,"timestamp_occured":"%d"}`, id, t0.UnixMilli()+int64(n*10+i)))
-				}
-				links := ""
-				if n < 2 {
-					links = fmt.Sprintf(`"_links":{"self":{"href":"x"},"next":{"href":%q}},`, tc.next(n+1))
-				}
-				return fmt.Sprintf(`{%s"_embedded":{"alarms":[%s]},"page":{"size":2,"number":%d}}`, links, strings.Join(items, ","), n)
+// keysetServer serves alarms at the given millisecond offsets from t0 (named a, b, …) as USM
+// Anywhere does: the inclusive timestamp_occured bounds, oldest first, 0-based pages of size,
+// page.totalElements and a next link while more follow.
+func keysetServer(t *testing.T, offsets ...int64) *usmServer {
+	srv := &usmServer{}
+	srv.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == TokenPath {
+			_, _ = io.WriteString(w, `{"access_token":"usm-token","token_type":"bearer","expires_in":899}`)
+			return
+		}
+		srv.mu.Lock()
+		srv.requests = append(srv.requests, r)
+		srv.mu.Unlock()
+		q := r.URL.Query()
+		gte, _ := strconv.ParseInt(q.Get("timestamp_occured_gte"), 10, 64)
+		lte, err := strconv.ParseInt(q.Get("timestamp_occured_lte"), 10, 64)
+		if err != nil {
+			lte = 1 << 62
+		}
+		page, _ := strconv.Atoi(q.Get("page"))
+		size, _ := strconv.Atoi(q.Get("size"))
+		var items []string
+		for i, off := range offsets {
+			if at := t0.UnixMilli() + off; at >= gte && at <= lte {
+				items = append(items, fmt.Sprintf(`{"uuid":"%c","timestamp_occured":"%d"}`, 'a'+i, at))
 			}
-			srv := newUSMServer(t, map[string]string{
-				"/api/2.0/alarms?page=0": page(0, "a", "b"),
-				"/api/2.0/alarms?page=1": page(1, "c", "d"),
-				"/api/2.0/alarms?page=2": page(2, "e"),
-			})
-			s := onlyStream(t, newAPI(t, srv.Server), alarmsOnly)
+		}
+		total := len(items)
+		items = items[min(page*size, total):min((page+1)*size, total)]
+		links := `{"self":{"href":"x"}}`
+		if (page+1)*size < total {
+			links = `{"next":{"href":"/api/2.0/alarms?page=999"}}` // never followed: the walk is by keyset
+		}
+		_, _ = fmt.Fprintf(w, `{"_links":%s,"_embedded":{"alarms":[%s]},"page":{"size":%d,"totalElements":%d,"number":%d}}`,
+			links, strings.Join(items, ","), size, total, page)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
 
-			pages, err := streamtest.Walk(t, s, t0)
-			require.NoError(t, err)
-			require.Len(t, pages, 3)
-			assert.Equal(t, []string{"a", "b", "c", "d", "e"}, streamtest.RecordIDs(pages))
-			assert.Empty(t, pages[2].Next)
-			assert.True(t, strings.HasPrefix(pages[0].Next, srv.URL+"/api/2.0/alarms?page=1"), "next is absolute: %s", pages[0].Next)
+func TestWalkIsByKeyset(t *testing.T) {
+	// Five alarms, pages of two; c and d share a millisecond, and so do the three from 40 ms.
+	srv := keysetServer(t, 0, 10, 20, 20, 30, 40, 40, 40)
+	s := onlyStream(t, newAPI(t, srv.Server), Config{PageSize: 2, Alarms: StreamConfig{Enabled: true}}).(engine.RangeStream)
 
-			reqs := srv.Requests()
-			require.Len(t, reqs, 3)
-			for i, r := range reqs {
-				assert.Equal(t, strconv.Itoa(i), r.URL.Query().Get("page"))
-			}
-			assert.Equal(t, "1", reqs[1].URL.Query().Get("timestamp_occured_gte"), "the next link is followed as given")
-		})
+	pages, queries, err := streamtest.WalkRange(t, s, t0)
+	require.NoError(t, err)
+	ids := streamtest.RecordIDs(pages)
+	for _, want := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		assert.Contains(t, ids, want)
 	}
+	var got []string
+	for _, r := range srv.Requests() {
+		q := r.URL.Query()
+		got = append(got, q.Get("timestamp_occured_gte")+"/"+q.Get("page"))
+	}
+	ms := func(off int64) string { return strconv.FormatInt(t0.UnixMilli()+off, 10) }
+	assert.Equal(t, []string{
+		ms(0) + "/0",  // a b
+		ms(10) + "/0", // b c: a fresh query from the newest time delivered
+		ms(20) + "/0", // c d: all at 20 ms
+		ms(20) + "/1", // e f: a run longer than a page is paged
+		ms(40) + "/0", // f g
+		ms(40) + "/1", // h
+	}, got)
+	require.Len(t, queries, len(got))
+	assert.False(t, pages[len(pages)-1].More)
+	assert.EqualValues(t, 3, pages[len(pages)-1].Total, "page.totalElements of the range")
+}
+
+func TestRangeBoundsAndCounts(t *testing.T) {
+	srv := keysetServer(t, 0, 10, 20)
+	s := onlyStream(t, newAPI(t, srv.Server), alarmsOnly).(engine.RangeStream)
+	page, err := s.FetchRange(context.Background(), engine.Range{From: t0.Add(5 * time.Millisecond), To: t0.Add(20 * time.Millisecond), CountOnly: true})
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, page.Total)
+	assert.True(t, page.More, "a count's one-item page has more after it")
+	q := srv.Requests()[0].URL.Query()
+	assert.Equal(t, "1", q.Get("size"), "a count asks for the smallest page")
+	assert.Equal(t, strconv.FormatInt(t0.UnixMilli()+20, 10), q.Get("timestamp_occured_lte"))
+	assert.Equal(t, 100, s.PageSize())
 }
 
 func TestEmptyPages(t *testing.T) {
@@ -207,10 +244,10 @@ func TestEmptyPages(t *testing.T) {
 		t.Run(body, func(t *testing.T) {
 			srv := newUSMServer(t, map[string]string{"/api/2.0/alarms?page=0": body})
 			s := onlyStream(t, newAPI(t, srv.Server), alarmsOnly)
-			page, err := s.Fetch(context.Background(), engine.Query{Since: t0})
+			page, err := s.(engine.RangeStream).FetchRange(context.Background(), engine.Range{From: t0})
 			require.NoError(t, err)
 			assert.Empty(t, page.Records)
-			assert.Empty(t, page.Next)
+			assert.False(t, page.More)
 			assert.Zero(t, page.Malformed)
 		})
 	}
@@ -233,9 +270,9 @@ func TestEmbeddedKeys(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newUSMServer(t, map[string]string{tc.path + "?page=0": tc.body})
 			api := newAPI(t, srv.Server)
-			page, err := onlyStream(t, api, tc.cfg).Fetch(context.Background(), engine.Query{Since: t0})
+			page, err := onlyStream(t, api, tc.cfg).(engine.RangeStream).FetchRange(context.Background(), engine.Range{From: t0})
 			require.NoError(t, err)
-			assert.Equal(t, tc.wantIDs, streamtest.RecordIDs([]engine.Page{page}))
+			assert.Equal(t, tc.wantIDs, streamtest.RecordIDs([]engine.RangePage{page}))
 			for _, r := range page.Records {
 				assert.Equal(t, tc.kind, r.Kind)
 				assert.Equal(t, api.Host(), r.Tenant, "the tenant is the endpoint's host")
@@ -249,13 +286,15 @@ func TestNonObjectItemsAreCountedAsMalformed(t *testing.T) {
 	srv := newUSMServer(t, map[string]string{
 		"/api/2.0/alarms?page=0": `{"_embedded":{"alarms":[{"uuid":"a"},"junk",3,null,[1],true,{"uuid":"b"}]}}`,
 	})
-	page, err := onlyStream(t, newAPI(t, srv.Server), alarmsOnly).Fetch(context.Background(), engine.Query{Since: t0})
+	page, err := onlyStream(t, newAPI(t, srv.Server), alarmsOnly).(engine.RangeStream).FetchRange(context.Background(), engine.Range{From: t0})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"a", "b"}, streamtest.RecordIDs([]engine.Page{page}))
+	assert.Equal(t, []string{"a", "b"}, streamtest.RecordIDs([]engine.RangePage{page}))
 	assert.Equal(t, 5, page.Malformed)
 }
 
-func TestForeignNextLinkReturnsRecordsWithPermanentError(t *testing.T) {
+// A next link is never followed, wherever it points: the walk continues by keyset on the
+// configured endpoint, so a link to another host can carry nothing of ours there.
+func TestNextLinksAreNeverFollowed(t *testing.T) {
 	var foreignHits atomic.Int32
 	foreign := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { foreignHits.Add(1) }))
 	defer foreign.Close()
@@ -263,20 +302,11 @@ func TestForeignNextLinkReturnsRecordsWithPermanentError(t *testing.T) {
 		"/api/2.0/alarms?page=0": `{"_links":{"next":{"href":"` + foreign.URL + `/api/2.0/alarms?page=1&token=s3cr3t"}},
 			"_embedded":{"alarms":[{"uuid":"a"},{"uuid":"b"}]},"page":{"number":0}}`,
 	})
-	s := onlyStream(t, newAPI(t, srv.Server), alarmsOnly)
-
-	pages, err := streamtest.Walk(t, s, t0)
-	require.Error(t, err)
-	assert.True(t, apiclient.IsPermanent(err), "retrying the page would meet the same link: %v", err)
-	var fe *apiclient.ForeignOriginError
-	require.ErrorAs(t, err, &fe)
-	assert.Equal(t, foreign.URL+"/api/2.0/alarms", fe.URL)
-	assert.NotContains(t, err.Error(), "s3cr3t")
-	assert.Contains(t, err.Error(), "usm_anywhere/alarms")
-
-	require.Len(t, pages, 1)
-	assert.Equal(t, []string{"a", "b"}, streamtest.RecordIDs(pages), "the page's records are still delivered")
-	assert.Empty(t, pages[0].Next)
+	s := onlyStream(t, newAPI(t, srv.Server), alarmsOnly).(engine.RangeStream)
+	page, err := s.FetchRange(context.Background(), engine.Range{From: t0})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "b"}, streamtest.RecordIDs([]engine.RangePage{page}))
+	assert.True(t, page.More, "the link says more follow")
 	assert.Zero(t, foreignHits.Load())
 }
 
@@ -297,7 +327,7 @@ func TestFetchErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newUSMServer(t, map[string]string{"/api/2.0/alarms?page=0": tc.body})
 			srv.status = tc.status
-			page, err := onlyStream(t, newAPI(t, srv.Server), alarmsOnly).Fetch(context.Background(), engine.Query{Since: t0})
+			page, err := onlyStream(t, newAPI(t, srv.Server), alarmsOnly).(engine.RangeStream).FetchRange(context.Background(), engine.Range{From: t0})
 			require.Error(t, err)
 			assert.Empty(t, page.Records)
 			assert.Equal(t, tc.permanent, apiclient.IsPermanent(err), "%v", err)
@@ -320,7 +350,8 @@ func TestFanOut(t *testing.T) {
 		name      string
 		cfg       Config
 		wantNames []string
-		// wantParams are the filter parameters of each stream's first request, in stream order.
+		// wantParams are the filter parameters of each stream's first request, in stream order:
+		// status, a field an alarm changes, is applied to what is read instead.
 		wantParams []url.Values
 	}{
 		{
@@ -341,8 +372,8 @@ func TestFanOut(t *testing.T) {
 			}}},
 			wantNames: []string{"usm_anywhere/alarms?priority_label=high", "usm_anywhere/alarms?priority_label=medium"},
 			wantParams: []url.Values{
-				{"priority_label": {"high"}, "status": {"open"}},
-				{"priority_label": {"medium"}, "status": {"open"}},
+				{"priority_label": {"high"}},
+				{"priority_label": {"medium"}},
 			},
 		},
 		{
@@ -357,10 +388,10 @@ func TestFanOut(t *testing.T) {
 				"usm_anywhere/alarms?priority_label=low&status=closed",
 			},
 			wantParams: []url.Values{
-				{"priority_label": {"high"}, "status": {"open"}},
-				{"priority_label": {"high"}, "status": {"closed"}},
-				{"priority_label": {"low"}, "status": {"open"}},
-				{"priority_label": {"low"}, "status": {"closed"}},
+				{"priority_label": {"high"}},
+				{"priority_label": {"high"}},
+				{"priority_label": {"low"}},
+				{"priority_label": {"low"}},
 			},
 		},
 		{
@@ -391,7 +422,7 @@ func TestFanOut(t *testing.T) {
 				"status": {"open", "open"},
 			}}},
 			wantNames:  []string{"usm_anywhere/alarms"},
-			wantParams: []url.Values{{"status": {"open"}}},
+			wantParams: []url.Values{{}},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -405,7 +436,7 @@ func TestFanOut(t *testing.T) {
 			assert.Equal(t, tc.wantNames, streamNames(NewStreams(api, tc.cfg)), "names are stable")
 
 			for _, s := range streams {
-				_, err := s.Fetch(context.Background(), engine.Query{Since: t0})
+				_, err := s.(engine.RangeStream).FetchRange(context.Background(), engine.Range{From: t0})
 				require.NoError(t, err)
 			}
 			reqs := srv.Requests()
@@ -449,13 +480,28 @@ func TestSourcePrefixAndConnectedTenant(t *testing.T) {
 	s := streams[0]
 	assert.Equal(t, "usm_central", s.Source())
 
-	_, err := s.Fetch(context.Background(), engine.Query{Since: t0})
+	_, err := s.(engine.RangeStream).FetchRange(context.Background(), engine.Range{From: t0})
 	require.ErrorContains(t, err, "not listed yet", "a client that cannot be built fails the fetch, not the start")
 	assert.Empty(t, srv.Requests())
 
-	page, err := s.Fetch(context.Background(), engine.Query{Since: t0})
+	page, err := s.(engine.RangeStream).FetchRange(context.Background(), engine.Range{From: t0})
 	require.NoError(t, err)
 	require.Len(t, page.Records, 1)
 	assert.Equal(t, "acme.alienvault.cloud", page.Records[0].Tenant)
 	assert.Equal(t, "A", srv.Requests()[0].URL.Query().Get("plugin"))
+}
+
+// A filter on a field an alarm changes is applied to what is read: the list the API pages is not
+// the one alarms leave while it is read, and the alarms not matching are withheld.
+func TestChangingAlarmFiltersAreAppliedToWhatIsRead(t *testing.T) {
+	srv := newUSMServer(t, map[string]string{"/api/2.0/alarms?page=0": `{"_embedded":{"alarms":[
+		{"uuid":"a","status":"open","timestamp_occured":"1"},{"uuid":"b","status":"closed","timestamp_occured":"2"}]}}`})
+	s := onlyStream(t, newAPI(t, srv.Server), Config{PageSize: 10, Alarms: StreamConfig{Enabled: true, Filters: map[string][]string{"status": {"open"}}}})
+	page, err := s.(engine.RangeStream).FetchRange(context.Background(), engine.Range{From: t0})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a"}, streamtest.RecordIDs([]engine.RangePage{page}))
+	require.Len(t, page.Withheld, 1)
+	assert.Equal(t, "b", page.Withheld[0].ID)
+	assert.Empty(t, srv.Requests()[0].URL.Query()["status"], "not sent")
+	assert.Equal(t, "usm_anywhere/alarms", s.Name(), "the stream keeps its name (and checkpoint)")
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/securityalerts/securityalerts/internal/apiclient"
 	"github.com/securityalerts/securityalerts/internal/record"
@@ -68,19 +69,89 @@ type DirectoryConfig struct {
 }
 
 // Directory is the console's deployments as last listed, shared by every stream of the source.
+// Its lock guards the listing in memory only: a slow /deployments answer never holds up a stream
+// that only looks a deployment up.
 type Directory struct {
 	api *apiclient.Client
 	cfg DirectoryConfig
+	now func() time.Time
+
+	// listing is held for the whole of a listing, so that concurrent callers wait for one
+	// answer instead of each asking.
+	listing sync.Mutex
 
 	mu     sync.Mutex
 	listed bool
 	byID   map[string]Deployment
 	polls  map[string]int
+	// connectedAt is when each deployment was last listed as connected.
+	connectedAt map[string]time.Time
+	// reconnects are, per stream watching for them, the deployments that came back since the
+	// stream last asked.
+	reconnects map[string][]Reconnect
+}
+
+// Reconnect is a deployment the console lists as connected again after it was not: the records
+// it buffered meanwhile arrive with their original times.
+type Reconnect struct {
+	Deployment Deployment
+	// Since is when it was last listed as connected before, zero when this process never saw
+	// it connected.
+	Since time.Time
 }
 
 // NewDirectory returns a directory that lists nothing until first asked.
 func NewDirectory(api *apiclient.Client, cfg DirectoryConfig) *Directory {
-	return &Directory{api: api, cfg: cfg, byID: map[string]Deployment{}, polls: map[string]int{}}
+	return &Directory{
+		api: api, cfg: cfg, now: time.Now,
+		byID: map[string]Deployment{}, polls: map[string]int{},
+		connectedAt: map[string]time.Time{}, reconnects: map[string][]Reconnect{},
+	}
+}
+
+// Watch makes stream collect the deployments that reconnect, for Reconnected.
+func (d *Directory) Watch(stream string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.reconnects[stream]; !ok {
+		d.reconnects[stream] = []Reconnect{}
+	}
+}
+
+// Reconnected returns, once each, the watched deployments that reconnected since stream asked last.
+func (d *Directory) Reconnected(stream string) []Reconnect {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := d.reconnects[stream]
+	if len(out) > 0 {
+		d.reconnects[stream] = []Reconnect{}
+	}
+	return out
+}
+
+// ConnectedAt is when each watched deployment was last listed as connected, to the minute: the
+// streams keep it in their checkpoints, so that a deployment that reconnects after a restart is
+// still read again from there. The minute keeps the checkpoint from changing at every listing,
+// at the cost of up to a minute of records read twice.
+func (d *Directory) ConnectedAt() map[string]time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[string]time.Time, len(d.connectedAt))
+	for id, t := range d.connectedAt {
+		out[id] = t.Truncate(time.Minute)
+	}
+	return out
+}
+
+// RestoreConnectedAt takes the times a previous run kept, where it knows none later.
+func (d *Directory) RestoreConnectedAt(kept map[string]time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id, t := range kept {
+		if t.After(d.connectedAt[id]) {
+			d.connectedAt[id] = t
+		}
+	}
 }
 
 // Polled counts one poll of stream and lists the deployments when RefreshEvery polls of one
@@ -88,40 +159,44 @@ func NewDirectory(api *apiclient.Client, cfg DirectoryConfig) *Directory {
 // ever succeeded: include and exclude cannot be applied before one.
 func (d *Directory) Polled(ctx context.Context, stream string) error {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.polls[stream]++
-	if d.listed && d.polls[stream] < d.cfg.RefreshEvery {
+	due := !d.listed || d.polls[stream] >= d.cfg.RefreshEvery
+	d.mu.Unlock()
+	if !due {
 		return nil
 	}
-	return d.refreshOrKeep(ctx)
+	return d.Refresh(ctx)
 }
 
 // Refresh lists the deployments now, e.g. because a record names a tenant not listed before.
+// When that fails after an earlier listing succeeded, the failure is reported and the earlier
+// listing kept.
 func (d *Directory) Refresh(ctx context.Context) error {
+	d.listing.Lock()
+	defer d.listing.Unlock()
+	all, err := ListDeployments(ctx, d.api)
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.refreshOrKeep(ctx)
-}
-
-// refreshOrKeep lists the deployments; when that fails after an earlier listing succeeded, the
-// failure is reported and the earlier listing kept.
-func (d *Directory) refreshOrKeep(ctx context.Context) error {
-	err := d.refreshLocked(ctx)
-	if err == nil || !d.listed {
-		return err
+	listed := d.listed
+	if err == nil {
+		d.apply(all)
+	}
+	d.mu.Unlock()
+	switch {
+	case err == nil:
+		return nil
+	case !listed:
+		return fmt.Errorf("listing deployments: %w", err)
 	}
 	if d.cfg.OnError != nil {
-		d.cfg.OnError(err)
+		d.cfg.OnError(fmt.Errorf("listing deployments: %w", err))
 	}
 	return nil
 }
 
-func (d *Directory) refreshLocked(ctx context.Context) error {
+// apply takes a listing in; d.mu is held.
+func (d *Directory) apply(all []Deployment) {
 	clear(d.polls)
-	all, err := ListDeployments(ctx, d.api)
-	if err != nil {
-		return fmt.Errorf("listing deployments: %w", err)
-	}
+	now := d.now()
 	byID := make(map[string]Deployment, len(all))
 	for _, dep := range all {
 		byID[dep.ID] = dep
@@ -129,12 +204,22 @@ func (d *Directory) refreshLocked(ctx context.Context) error {
 		if old, ok := d.byID[dep.ID]; ok {
 			previous = old.Status()
 		}
-		if d.cfg.OnStatus != nil && d.Watched(dep) && dep.Status() != previous && (previous != "" || !dep.Healthy()) {
+		if !d.Watched(dep) {
+			continue
+		}
+		if d.cfg.OnStatus != nil && dep.Status() != previous && (previous != "" || !dep.Healthy()) {
 			d.cfg.OnStatus(dep, previous)
+		}
+		if dep.Healthy() {
+			if previous != "" && previous != dep.Status() {
+				for stream := range d.reconnects {
+					d.reconnects[stream] = append(d.reconnects[stream], Reconnect{Deployment: dep, Since: d.connectedAt[dep.ID]})
+				}
+			}
+			d.connectedAt[dep.ID] = now
 		}
 	}
 	d.byID, d.listed = byID, true
-	return nil
 }
 
 // Lookup returns the listed deployment whose tenantId is id.
@@ -148,18 +233,22 @@ func (d *Directory) Lookup(id string) (Deployment, bool) {
 // Find returns the deployment called name (or with that fqdn), listing the deployments first if
 // they never were, or again if name is not among them.
 func (d *Directory) Find(ctx context.Context, name string) (Deployment, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if dep, ok := d.findLocked(name); ok {
+	if dep, ok := d.find(name); ok {
 		return dep, nil
 	}
-	if err := d.refreshOrKeep(ctx); err != nil {
+	if err := d.Refresh(ctx); err != nil {
 		return Deployment{}, err
 	}
-	if dep, ok := d.findLocked(name); ok {
+	if dep, ok := d.find(name); ok {
 		return dep, nil
 	}
 	return Deployment{}, fmt.Errorf("no deployment called %q among the console's deployments", name)
+}
+
+func (d *Directory) find(name string) (Deployment, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.findLocked(name)
 }
 
 func (d *Directory) findLocked(name string) (Deployment, bool) {
@@ -183,12 +272,15 @@ func (d *Directory) Watched(dep Deployment) bool {
 // never were.
 func (d *Directory) Counts(ctx context.Context) (map[string]int64, error) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if !d.listed {
-		if err := d.refreshLocked(ctx); err != nil {
+	listed := d.listed
+	d.mu.Unlock()
+	if !listed {
+		if err := d.Refresh(ctx); err != nil {
 			return nil, err
 		}
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	counts := map[string]int64{}
 	for _, dep := range d.byID {
 		if d.Watched(dep) {

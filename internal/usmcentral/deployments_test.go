@@ -2,14 +2,18 @@ package usmcentral
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/securityalerts/securityalerts/internal/engine"
 	"github.com/securityalerts/securityalerts/internal/record"
+	"github.com/securityalerts/securityalerts/internal/streamtest"
 )
 
 type statusLog struct {
@@ -88,7 +92,7 @@ func TestRefreshEveryNPolls(t *testing.T) {
 	dir := NewDirectory(api, DirectoryConfig{RefreshEvery: 3, OnError: log.onError})
 	streams := NewStreams(api, dir, Config{PageSize: 10, Alarms: alarmsOnly.Alarms, Events: eventsOnly.Events})
 	poll := func(s engine.Stream) {
-		_, err := s.Fetch(context.Background(), engine.Query{Since: t0})
+		_, err := pollFirst(t, s, t0)
 		require.NoError(t, err)
 	}
 	poll(streams[0])
@@ -100,7 +104,7 @@ func TestRefreshEveryNPolls(t *testing.T) {
 	assert.Equal(t, 1, srv.listCount())
 	poll(streams[0]) // the alarms' third poll since the listing
 	assert.Equal(t, 2, srv.listCount())
-	_, err := streams[0].Fetch(context.Background(), engine.Query{Since: t0, PageToken: "2"})
+	_, err := rangeStream(streams[0]).FetchRange(context.Background(), engine.Range{From: t0.Add(time.Second)})
 	require.NoError(t, err)
 	assert.Equal(t, 2, srv.listCount(), "a page within a walk is not a poll")
 
@@ -147,4 +151,100 @@ func TestOpenAlarms(t *testing.T) {
 		assert.Len(t, c.body.Find, 2)
 		assert.Nil(t, c.body.Range)
 	}
+}
+
+// A deployment that comes back delivers what it buffered, with the original times: each stream
+// watching is told once, with when it was last seen connected, and reads that deployment again.
+func TestReconnectedDeploymentIsReadAgain(t *testing.T) {
+	all := []map[string]any{alarmResult("a1", "acme", 0), alarmResult("g1", "globex", 1), alarmResult("a2", "acme", 2)}
+	srv := newConsole(t, results(all))
+	api := newAPI(t, srv.Server)
+	dir := NewDirectory(api, DirectoryConfig{RefreshEvery: 1})
+	clock := t0
+	dir.now = func() time.Time { return clock }
+	streams := NewStreams(api, dir, Config{PageSize: 10, Alarms: alarmsOnly.Alarms, Events: eventsOnly.Events})
+	var alarms engine.Backfiller = rangeStream(streams[0])
+	require.NoError(t, rangeStream(streams[0]).PollStarting(context.Background()))
+	assert.Empty(t, alarms.Backfills(), "globex was never connected: nothing came back")
+
+	acmeDown := `[{"id":"cn://acme.alienvault.cloud","name":"acme","fqdn":"acme.alienvault.cloud","connectionStatus":"disconnected","authorized":true},
+		{"id":"cn://globex.alienvault.cloud","name":"globex","fqdn":"globex.alienvault.cloud","connectionStatus":"connected","authorized":true}]`
+	acmeUp := strings.Replace(acmeDown, `"disconnected"`, `"connected"`, 1)
+	clock = t0.Add(time.Minute)
+	srv.setDeployments(acmeDown, 0)
+	require.NoError(t, dir.Refresh(context.Background()))
+	clock = t0.Add(time.Hour)
+	srv.setDeployments(acmeUp, 0)
+	require.NoError(t, dir.Refresh(context.Background()))
+
+	got := alarms.Backfills()
+	assert.Equal(t, []engine.Backfill{
+		{Scope: "cn://globex.alienvault.cloud"}, // never seen connected: from the engine's initial lookback
+		{Scope: "cn://acme.alienvault.cloud", From: t0},
+	}, got, "from when each was last listed connected")
+	assert.Empty(t, alarms.Backfills(), "told once")
+	assert.Len(t, rangeStream(streams[1]).Backfills(), 2, "every stream is told")
+
+	page, err := rangeStream(streams[0]).FetchRange(context.Background(), engine.Range{From: t0, Scope: got[1].Scope})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a1", "a2"}, streamtest.RecordIDs([]engine.RangePage{page}), "only the deployment that came back")
+	assert.Len(t, page.OutOfScope, 1, "the others' records still move the walk on, and are not taken as read")
+}
+
+// A slow /deployments answer must not hold up the streams that only look a deployment up.
+func TestListingDoesNotHoldTheDirectory(t *testing.T) {
+	srv := newConsole(t, nil)
+	api := newAPI(t, srv.Server)
+	dir := NewDirectory(api, DirectoryConfig{RefreshEvery: 1})
+	require.NoError(t, dir.Refresh(context.Background()))
+
+	release := make(chan struct{})
+	listing := make(chan struct{})
+	handler := srv.Config.Handler
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == DeploymentsPath {
+			close(listing)
+			<-release
+		}
+		handler.ServeHTTP(w, r)
+	})
+	refreshed := make(chan error, 1)
+	go func() { refreshed <- dir.Refresh(context.Background()) }()
+	<-listing
+
+	looked := make(chan bool, 1)
+	go func() {
+		_, ok := dir.Lookup("cn://acme.alienvault.cloud")
+		looked <- ok
+	}()
+	select {
+	case ok := <-looked:
+		assert.True(t, ok)
+	case <-time.After(5 * time.Second):
+		t.Error("a lookup waited for the listing in flight")
+	}
+	close(release)
+	require.NoError(t, <-refreshed)
+}
+
+// When a deployment was last listed connected is kept across restarts: one that comes back after
+// one is read again from there, not from the initial lookback.
+func TestLastConnectedSurvivesARestart(t *testing.T) {
+	srv := newConsole(t, nil)
+	api := newAPI(t, srv.Server)
+	first := NewDirectory(api, DirectoryConfig{})
+	first.now = func() time.Time { return t0.Add(90 * time.Second) }
+	require.NoError(t, first.Refresh(context.Background()))
+	kept := rangeStream(NewStreams(api, first, alarmsOnly)[0]).Kept()
+	assert.Equal(t, t0.Add(90*time.Second).Truncate(time.Minute), kept["cn://acme.alienvault.cloud"], "to the minute")
+
+	// The next run starts while acme is away, and sees it come back.
+	srv.setDeployments(strings.Replace(deploymentsJSON, `"connectionStatus":"connected","authorized":true,"joinedSince"`, `"connectionStatus":"disconnected","authorized":true,"joinedSince"`, 1), 0)
+	second := NewDirectory(api, DirectoryConfig{})
+	s := rangeStream(NewStreams(api, second, alarmsOnly)[0])
+	s.Restore(kept)
+	require.NoError(t, second.Refresh(context.Background()))
+	srv.setDeployments(deploymentsJSON, 0)
+	require.NoError(t, second.Refresh(context.Background()))
+	assert.Equal(t, []engine.Backfill{{Scope: "cn://acme.alienvault.cloud", From: t0.Add(90 * time.Second).Truncate(time.Minute)}}, s.Backfills())
 }

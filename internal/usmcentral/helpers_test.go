@@ -1,7 +1,9 @@
 package usmcentral
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -136,12 +138,53 @@ func alarmResult(id, tenant string, offset int64) map[string]any {
 	}
 }
 
-// results answers a search with the slice of all that its page asks for.
+// results answers a search as the console does: the results of all (oldest first) within the
+// request's range on <kind>.timestamp_occured, its page of them, and the total in the range.
 func results(all []map[string]any) func(string, searchRequest) string {
 	return func(_ string, req searchRequest) string {
-		from := min((req.Page-1)*req.Size, len(all))
-		to := min(from+req.Size, len(all))
-		body, _ := json.Marshal(map[string]any{"results": all[from:to], "total": len(all)})
+		var bounds map[string]string
+		for _, b := range req.Range {
+			bounds = b
+		}
+		gte, _ := strconv.ParseInt(bounds["gte"], 10, 64)
+		lte, err := strconv.ParseInt(bounds["lte"], 10, 64)
+		if err != nil {
+			lte = 1 << 62 // "now"
+		}
+		var hits []map[string]any
+		for _, r := range all {
+			inner, _ := r["alarm"].(map[string]any)
+			if inner == nil {
+				inner, _ = r["event"].(map[string]any)
+			}
+			ms, _ := strconv.ParseInt(fmt.Sprint(inner["timestamp_occured"]), 10, 64)
+			if ms >= gte && ms <= lte {
+				hits = append(hits, r)
+			}
+		}
+		from := min((req.Page-1)*req.Size, len(hits))
+		to := min(from+req.Size, len(hits))
+		body, _ := json.Marshal(map[string]any{"results": hits[from:to], "total": len(hits)})
 		return string(body)
 	}
+}
+
+// rangeStream is a stream of the package as the engine walks it.
+func rangeStream(s engine.Stream) *stream { return s.(*stream) }
+
+// pollFirst is a poll's start and its first page from since, as the engine asks for them.
+func pollFirst(t *testing.T, s engine.Stream, since time.Time) (engine.RangePage, error) {
+	t.Helper()
+	if err := rangeStream(s).PollStarting(context.Background()); err != nil {
+		return engine.RangePage{}, err
+	}
+	return rangeStream(s).FetchRange(context.Background(), engine.Range{From: since})
+}
+
+// walk is a whole poll from since, as the engine walks it.
+func walk(t *testing.T, s engine.Stream, since time.Time) ([]engine.RangePage, error) {
+	t.Helper()
+	require.NoError(t, rangeStream(s).PollStarting(context.Background()))
+	pages, _, err := streamtest.WalkRange(t, rangeStream(s), since)
+	return pages, err
 }

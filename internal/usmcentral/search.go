@@ -3,11 +3,17 @@ package usmcentral
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
+
 	"github.com/securityalerts/securityalerts/internal/apiclient"
+	"github.com/securityalerts/securityalerts/internal/engine"
 	"github.com/securityalerts/securityalerts/internal/record"
 	"github.com/securityalerts/securityalerts/internal/usm"
 )
@@ -22,22 +28,29 @@ type searchRequest struct {
 	Range map[string]map[string]string `json:"range,omitempty"`
 }
 
-// walkRequest asks for page of the records of l occurred since, oldest first. The server ignores
-// a range on timestamp_received silently, so the walk is keyed on timestamp_occured (its
-// spelling), which the records' times are read from too.
-func walkRequest(l list, find map[string][]string, since time.Time, page, size int) searchRequest {
+// rangeRequest asks for 1-based page of the records of l occurred within [from, to] (to zero:
+// until now), oldest first. The server ignores a range on timestamp_received silently, so the
+// walk is keyed on timestamp_occured (its spelling), which the records' times are read from too.
+func rangeRequest(l list, find map[string][]string, from, to time.Time, page, size int) searchRequest {
 	field := l.kind + ".timestamp_occured"
+	lte := "now"
+	if !to.IsZero() {
+		lte = strconv.FormatInt(to.UnixMilli(), 10)
+	}
 	return searchRequest{
 		Page: page, Size: size, Find: find,
 		Sort:  map[string]string{field: "asc"},
-		Range: map[string]map[string]string{field: {"gte": strconv.FormatInt(since.UnixMilli(), 10), "lte": "now"}},
+		Range: map[string]map[string]string{field: {"gte": strconv.FormatInt(from.UnixMilli(), 10), "lte": lte}},
 	}
 }
 
 // searchAnswer is what a search returned: its items and how many match in all.
 type searchAnswer struct {
 	items []any
-	total int64
+	// total is -1 when the answer does not say; capped says it is a lower bound (Elasticsearch
+	// stops counting at its track_total_hits limit and answers "relation": "gte").
+	total  int64
+	capped bool
 	// more is set when the answer says itself that a page follows (a HAL next link).
 	more bool
 }
@@ -73,6 +86,9 @@ func search(ctx context.Context, api *apiclient.Client, path string, l list, req
 	}
 	u := api.URL(path, nil)
 	raw, err := api.Do(ctx, http.MethodPost, u, "application/json", body)
+	if pastResultWindow(err) {
+		return searchAnswer{}, backoff.Permanent(fmt.Errorf("%w: %w", engine.ErrPastResultWindow, err))
+	}
 	if err != nil {
 		return searchAnswer{}, err
 	}
@@ -81,16 +97,32 @@ func search(ctx context.Context, api *apiclient.Client, path string, l list, req
 		return searchAnswer{}, err
 	}
 	if resp.Results != nil || resp.Total != nil {
-		// Elasticsearch 7 writes the total as {"value": N, "relation": "eq"}.
-		total, _ := record.Int(map[string]any{"total": resp.Total}, "total")
-		if m, ok := resp.Total.(map[string]any); ok {
-			total, _ = record.Int(m, "value")
+		ans := searchAnswer{items: resp.Results, total: -1}
+		// Elasticsearch 7 writes the total as {"value": N, "relation": "eq" | "gte"}.
+		if total, ok := record.Int(map[string]any{"total": resp.Total}, "total"); ok {
+			ans.total = total
 		}
-		return searchAnswer{items: resp.Results, total: total}, nil
+		if m, ok := resp.Total.(map[string]any); ok {
+			if total, ok := record.Int(m, "value"); ok {
+				ans.total = total
+			}
+			ans.capped = strings.EqualFold(record.String(m, "relation"), "gte")
+		}
+		return ans, nil
 	}
-	return searchAnswer{
-		items: resp.Items(l.embedded...),
-		total: resp.Page.TotalElements,
-		more:  resp.NextHref() != "",
-	}, nil
+	ans := searchAnswer{items: resp.Items(l.embedded...), total: -1, more: resp.NextHref() != ""}
+	if resp.Counted {
+		ans.total = resp.Page.TotalElements
+	}
+	return ans, nil
+}
+
+// ResultWindow is how deep Elasticsearch pages a search by default (index.max_result_window):
+// page × size beyond it is refused with a 400.
+const ResultWindow = 10_000
+
+// pastResultWindow tells Elasticsearch's refusal of a page too deep in a result set.
+func pastResultWindow(err error) bool {
+	var he *apiclient.HTTPError
+	return errors.As(err, &he) && he.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(he.Detail), "result window")
 }

@@ -2,22 +2,27 @@
 // Central console through its API 1.1, and the deployments' connection status.
 //
 // Alarms and events are searched by POSTing a body (find, sort, range, 1-based page) that
-// answers {results, total}. Each walk sorts ascending on timestamp_occured from an inclusive
-// lower bound, so that records arriving during a walk append to its end, and pages until
-// page × size reaches the total.
+// answers {results, total}. Searches sort ascending on timestamp_occured within an inclusive
+// range: the engine walks them by keyset, each page a fresh search from the newest time it
+// delivered, so no walk goes deep into Elasticsearch's result window and records leaving a
+// filtered set never shift a page. A deployment that reconnects is read again from when it was
+// last connected (Backfills), as it delivers its buffered records with their original times.
 package usmcentral
 
 import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/cenkalti/backoff/v5"
 
 	"github.com/securityalerts/securityalerts/internal/apiclient"
 	"github.com/securityalerts/securityalerts/internal/engine"
 	"github.com/securityalerts/securityalerts/internal/record"
+	"github.com/securityalerts/securityalerts/internal/usm"
 )
 
 // Source is the source key of the public contract.
@@ -77,9 +82,13 @@ func NewStreams(api *apiclient.Client, dir *Directory, cfg Config) []engine.Stre
 			continue
 		}
 		s := &stream{api: api, dir: dir, list: l.list, name: Source + "/" + l.name, cfg: l.cfg, pageSize: cfg.PageSize}
+		if l.list.kind == alarms.kind {
+			s.cfg.Find, s.local = usm.SplitFilters(l.cfg.Find, func(key string) string { return strings.TrimPrefix(key, "alarm.") })
+		}
 		if l.list.kind == events.kind {
 			s.skip = cfg.DirectEvents
 		}
+		dir.Watch(s.name)
 		streams = append(streams, s)
 	}
 	return streams
@@ -93,63 +102,82 @@ type stream struct {
 	cfg      StreamConfig
 	pageSize int
 	skip     []string
+	// local are the find values on fields an alarm changes, applied to what is read (see
+	// usm.ChangingAlarmFields); cfg.Find holds those sent.
+	local usm.LocalFilter
 
-	// relisted is set once a walk listed the deployments for a tenant it did not know; the engine
-	// runs one walk of a stream at a time.
-	relisted bool
+	// relisted is set once a poll listed the deployments for a tenant it did not know, so that
+	// a poll lists them once at most; pages of a poll may be fetched concurrently.
+	relisted atomic.Bool
 }
 
 // Name is "usm_central/alarms" or "usm_central/events"; it keys the checkpoint.
 func (s *stream) Name() string   { return s.name }
 func (s *stream) Source() string { return Source }
+func (s *stream) PageSize() int  { return s.pageSize }
 
-// Fetch reads one page. The page token is the next 1-based page number.
-func (s *stream) Fetch(ctx context.Context, q engine.Query) (engine.Page, error) {
-	pageNo := 1
-	if q.PageToken != "" {
-		n, err := strconv.Atoi(q.PageToken)
-		if err != nil || n < 1 {
-			return engine.Page{}, backoff.Permanent(fmt.Errorf("%s: page token %q is not a page number", s.name, q.PageToken))
-		}
-		pageNo = n
-	} else {
-		s.relisted = false
-		if err := s.dir.Polled(ctx, s.name); err != nil {
-			return engine.Page{}, err
-		}
+// PollStarting lists the deployments when they are due (every refresh_every polls).
+func (s *stream) PollStarting(ctx context.Context) error {
+	s.relisted.Store(false)
+	return s.dir.Polled(ctx, s.name)
+}
+
+// Backfills are the spans of the deployments that reconnected, from when each was last listed
+// as connected (unknown: the engine's initial lookback).
+func (s *stream) Backfills() []engine.Backfill {
+	var out []engine.Backfill
+	for _, rc := range s.dir.Reconnected(s.name) {
+		out = append(out, engine.Backfill{Scope: rc.Deployment.ID, From: rc.Since})
 	}
-	ans, err := search(ctx, s.api, s.cfg.Path, s.list, walkRequest(s.list, s.cfg.Find, q.Since, pageNo, s.pageSize))
+	return out
+}
+
+// Kept are when the deployments were last listed connected; Restore gives them back after a
+// restart (engine.Keeper).
+func (s *stream) Kept() map[string]time.Time        { return s.dir.ConnectedAt() }
+func (s *stream) Restore(kept map[string]time.Time) { s.dir.RestoreConnectedAt(kept) }
+
+// FetchRange reads one page of the range; with a Scope, only that deployment's records are
+// emitted (the others of the span were read before).
+func (s *stream) FetchRange(ctx context.Context, r engine.Range) (engine.RangePage, error) {
+	size := s.pageSize
+	if r.CountOnly {
+		size = 1
+	}
+	if (r.Page+1)*size > ResultWindow {
+		return engine.RangePage{}, backoff.Permanent(fmt.Errorf("%s: page %d of %d: %w", s.name, r.Page+1, size, engine.ErrPastResultWindow))
+	}
+	ans, err := search(ctx, s.api, s.cfg.Path, s.list, rangeRequest(s.list, s.cfg.Find, r.From, r.To, r.Page+1, size))
 	if err != nil {
-		return engine.Page{}, err
+		return engine.RangePage{}, err
 	}
-	page := s.records(ctx, ans.items)
-	if len(ans.items) > 0 && (int64(pageNo)*int64(s.pageSize) < ans.total || ans.more) {
-		page.Next = strconv.Itoa(pageNo + 1)
-	}
+	page := s.records(ctx, ans.items, r.Scope)
+	page.Total, page.Capped = ans.total, ans.capped
+	page.More = len(ans.items) > 0 && (ans.more || ans.capped || int64(r.Page+1)*int64(size) < ans.total)
 	return page, nil
 }
 
-// records converts a page's items, dropping those of deployments not watched. Page.Through is
-// the newest time of all items, dropped ones included, so that a walk over a tenant left out
-// still moves the checkpoint forward.
-func (s *stream) records(ctx context.Context, items []any) engine.Page {
-	var page engine.Page
+// records converts a page's items. Those of deployments not watched, or not matching the
+// filters applied here, are withheld; those outside scope are set apart: both still move the walk on.
+func (s *stream) records(ctx context.Context, items []any, scope string) engine.RangePage {
+	var page engine.RangePage
 	results, malformed := record.Objects(items)
 	page.Malformed = malformed
-	if !s.relisted && slices.ContainsFunc(results, func(obj map[string]any) bool { return !s.known(obj) }) {
+	if slices.ContainsFunc(results, func(obj map[string]any) bool { return !s.known(obj) }) && s.relisted.CompareAndSwap(false, true) {
 		// A deployment joined since the last listing. There was a listing, so Refresh does not
 		// fail; the tenant of a deployment still unknown is the fqdn in its tenantId.
-		s.relisted = true
 		_ = s.dir.Refresh(ctx)
 	}
 	for _, obj := range results {
 		dep := s.deployment(obj)
 		rec := convert(obj, s.list.kind, dep)
-		if rec.Time.After(page.Through) {
-			page.Through = rec.Time
-		}
-		if s.dir.Watched(dep) && !slices.ContainsFunc(s.skip, func(n string) bool { return named(dep, n) }) {
+		switch {
+		case scope != "" && dep.ID != scope:
+			page.OutOfScope = append(page.OutOfScope, rec)
+		case s.dir.Watched(dep) && !slices.ContainsFunc(s.skip, func(n string) bool { return named(dep, n) }) && s.local.Match(inner(obj, s.list.kind)):
 			page.Records = append(page.Records, rec)
+		default:
+			page.Withheld = append(page.Withheld, rec)
 		}
 	}
 	return page

@@ -3,6 +3,8 @@ package usmcentral
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,8 +23,10 @@ func TestSearchBody(t *testing.T) {
 	api := newAPI(t, srv.Server)
 	streams := NewStreams(api, NewDirectory(api, DirectoryConfig{RefreshEvery: 10}), Config{
 		PageSize: 500,
-		Alarms:   StreamConfig{Enabled: true, Path: "/api/1.1/alarms", Find: map[string][]string{"alarm.suppressed": {"false"}, "alarm.status": {"open", "in review"}}},
-		Events:   StreamConfig{Enabled: true, Path: "/custom/events"},
+		Alarms: StreamConfig{Enabled: true, Path: "/api/1.1/alarms", Find: map[string][]string{
+			"alarm.suppressed": {"false"}, "alarm.status": {"open", "in review"}, "alarm.rule_intent": {"Recon"},
+		}},
+		Events: StreamConfig{Enabled: true, Path: "/custom/events"},
 	})
 	require.Len(t, streams, 2)
 	assert.Equal(t, "usm_central/alarms", streams[0].Name())
@@ -30,7 +34,7 @@ func TestSearchBody(t *testing.T) {
 	since := t0.Add(1500 * 1000) // 1.5 ms: the sub-millisecond part is truncated
 	for _, s := range streams {
 		assert.Equal(t, Source, s.Source())
-		_, err := s.Fetch(context.Background(), engine.Query{Since: since})
+		_, err := pollFirst(t, s, since)
 		require.NoError(t, err)
 	}
 	calls := srv.calls()
@@ -39,7 +43,8 @@ func TestSearchBody(t *testing.T) {
 	assert.Equal(t, "/api/1.1/alarms", calls[0].path)
 	assert.Equal(t, map[string]any{
 		"page": 1.0, "size": 500.0,
-		"find":  map[string]any{"alarm.suppressed": []any{"false"}, "alarm.status": []any{"open", "in review"}},
+		// status and suppressed change on an alarm: they are applied to what is read, not sent.
+		"find":  map[string]any{"alarm.rule_intent": []any{"Recon"}},
 		"sort":  map[string]any{"alarm.timestamp_occured": "asc"},
 		"range": map[string]any{"alarm.timestamp_occured": map[string]any{"gte": gte, "lte": "now"}},
 	}, calls[0].raw)
@@ -56,16 +61,17 @@ func TestSearchBody(t *testing.T) {
 	}
 }
 
-func TestPagingIsOneBasedUntilPageTimesSizeReachesTotal(t *testing.T) {
+func TestSearchesAreWalkedByKeyset(t *testing.T) {
 	for _, tc := range []struct {
-		name      string
-		n         int
-		wantPages []int
+		name string
+		n    int
+		// wantFrom are the offsets from t0 (ms) each search starts from, all on page 1.
+		wantFrom []int64
 	}{
-		{"partial last page", 5, []int{1, 2, 3}},
-		{"exact multiple", 4, []int{1, 2}},
-		{"one page", 1, []int{1}},
-		{"nothing", 0, []int{1}},
+		{"several pages", 5, []int64{0, 1, 2, 3}},
+		{"exact multiple", 4, []int64{0, 1, 2}},
+		{"one page", 1, []int64{0}},
+		{"nothing", 0, []int64{0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var all []map[string]any
@@ -73,39 +79,58 @@ func TestPagingIsOneBasedUntilPageTimesSizeReachesTotal(t *testing.T) {
 				all = append(all, alarmResult("a"+strconv.Itoa(i), "acme", int64(i)))
 			}
 			srv := newConsole(t, results(all))
-			pages, err := streamtest.Walk(t, onlyStream(t, srv, alarmsOnly, DirectoryConfig{RefreshEvery: 10}), t0)
+			pages, err := walk(t, onlyStream(t, srv, alarmsOnly, DirectoryConfig{RefreshEvery: 10}), t0)
 			require.NoError(t, err)
-			var asked []int
+			var from []int64
 			for _, c := range srv.calls() {
-				asked = append(asked, c.body.Page)
+				assert.Equal(t, 1, c.body.Page, "a fresh search from the newest time read, never a deeper page")
 				assert.Equal(t, 2, c.body.Size)
-				assert.Equal(t, strconv.FormatInt(t0.UnixMilli(), 10), c.body.Range["alarm.timestamp_occured"]["gte"], "every page repeats the walk's bound")
+				gte, err := strconv.ParseInt(c.body.Range["alarm.timestamp_occured"]["gte"], 10, 64)
+				require.NoError(t, err)
+				from = append(from, gte-t0.UnixMilli())
 			}
-			assert.Equal(t, tc.wantPages, asked)
-			assert.Len(t, streamtest.RecordIDs(pages), tc.n)
-			assert.Empty(t, pages[len(pages)-1].Next)
+			assert.Equal(t, tc.wantFrom, from)
+			ids := map[string]bool{}
+			for _, id := range streamtest.RecordIDs(pages) {
+				ids[id] = true
+			}
+			assert.Len(t, ids, tc.n)
+			assert.False(t, pages[len(pages)-1].More)
 		})
 	}
 }
 
 func TestEmptyPageEndsTheWalkWhateverTheTotal(t *testing.T) {
 	srv := newConsole(t, func(string, searchRequest) string { return `{"results":[],"total":50}` })
-	pages, err := streamtest.Walk(t, onlyStream(t, srv, alarmsOnly, DirectoryConfig{RefreshEvery: 10}), t0)
+	pages, err := walk(t, onlyStream(t, srv, alarmsOnly, DirectoryConfig{RefreshEvery: 10}), t0)
 	require.NoError(t, err)
 	assert.Len(t, pages, 1)
 }
 
 func TestTotalAsElasticsearchObject(t *testing.T) {
-	all := []map[string]any{alarmResult("a", "acme", 0), alarmResult("b", "acme", 1), alarmResult("c", "acme", 2)}
-	srv := newConsole(t, func(_ string, req searchRequest) string {
-		if req.Page == 1 {
-			return `{"results":[` + mustJSON(all[0]) + `,` + mustJSON(all[1]) + `],"total":{"value":3,"relation":"eq"}}`
-		}
-		return `{"results":[` + mustJSON(all[2]) + `],"total":{"value":3,"relation":"eq"}}`
-	})
-	pages, err := streamtest.Walk(t, onlyStream(t, srv, alarmsOnly, DirectoryConfig{RefreshEvery: 10}), t0)
-	require.NoError(t, err)
-	assert.Equal(t, []string{"a", "b", "c"}, streamtest.RecordIDs(pages))
+	for _, tc := range []struct {
+		total      string
+		want       int64
+		capped     bool
+		wantMore   bool
+		resultsLen int
+	}{
+		{`{"value":3,"relation":"eq"}`, 3, false, true, 2},
+		{`{"value":2,"relation":"eq"}`, 2, false, false, 2},
+		{`{"value":10000,"relation":"gte"}`, 10000, true, true, 2},
+		{`7`, 7, false, true, 2},
+	} {
+		t.Run(tc.total, func(t *testing.T) {
+			srv := newConsole(t, func(string, searchRequest) string {
+				return `{"results":[` + mustJSON(alarmResult("a", "acme", 0)) + `,` + mustJSON(alarmResult("b", "acme", 1)) + `],"total":` + tc.total + `}`
+			})
+			page, err := pollFirst(t, onlyStream(t, srv, alarmsOnly, DirectoryConfig{RefreshEvery: 10}), t0)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, page.Total)
+			assert.Equal(t, tc.capped, page.Capped)
+			assert.Equal(t, tc.wantMore, page.More)
+		})
+	}
 }
 
 func TestTenantMapping(t *testing.T) {
@@ -113,7 +138,7 @@ func TestTenantMapping(t *testing.T) {
 	srv := newConsole(t, results(all))
 	s := onlyStream(t, srv, Config{PageSize: 10, Alarms: alarmsOnly.Alarms}, DirectoryConfig{RefreshEvery: 10})
 
-	page, err := s.Fetch(context.Background(), engine.Query{Since: t0})
+	page, err := pollFirst(t, s, t0)
 	require.NoError(t, err)
 	require.Len(t, page.Records, 3)
 	assert.Equal(t, 2, srv.listCount(), "a tenant not listed makes one more listing")
@@ -132,13 +157,16 @@ func TestTenantMapping(t *testing.T) {
 	assert.Equal(t, json.Number(strconv.FormatInt(t0.UnixMilli()+5000, 10)), page.Records[0].Body["timestamp"], "the body is the whole result")
 	assert.Equal(t, "e-a", page.Records[0].Body["events"].([]any)[0].(map[string]any)["uuid"])
 
-	_, err = s.Fetch(context.Background(), engine.Query{Since: t0, PageToken: ""})
+	_, err = rangeStream(s).FetchRange(context.Background(), engine.Range{From: t0})
 	require.NoError(t, err)
-	assert.Equal(t, 3, srv.listCount(), "at most one listing per walk for unknown tenants")
+	assert.Equal(t, 2, srv.listCount(), "at most one listing per poll for unknown tenants")
+	_, err = pollFirst(t, s, t0)
+	require.NoError(t, err)
+	assert.Equal(t, 3, srv.listCount(), "the next poll lists again for the tenant still unknown")
 
 	// The newcomer is listed now: its display name follows.
 	srv.setDeployments(`[{"id":"cn://newco.alienvault.cloud","name":"newco","displayName":"NewCo","fqdn":"newco.alienvault.cloud","connectionStatus":"connected","authorized":true}]`, 0)
-	page, err = s.Fetch(context.Background(), engine.Query{Since: t0})
+	page, err = pollFirst(t, s, t0)
 	require.NoError(t, err)
 	assert.Equal(t, "NewCo", page.Records[2].Attributes[AttrTenantName])
 }
@@ -178,15 +206,16 @@ func TestHALShapedAnswersAreRead(t *testing.T) {
 	})
 	srv.setDeployments(`{"_embedded":{"deployments":[{"id":"cn://acme.alienvault.cloud","name":"acme","fqdn":"acme.alienvault.cloud","connectionStatus":"connected"}]}}`, 0)
 	s := onlyStream(t, srv, alarmsOnly, DirectoryConfig{RefreshEvery: 10})
-	pages, err := streamtest.Walk(t, s, t0)
+	page, err := pollFirst(t, s, t0)
 	require.NoError(t, err)
-	require.Len(t, pages, 2)
-	assert.Equal(t, []string{"h1", "h2", "h3"}, streamtest.RecordIDs(pages))
-	assert.Equal(t, 1, pages[0].Malformed)
-	assert.Equal(t, strings.TrimPrefix(srv.URL, "http://"), pages[0].Records[0].Tenant, "without tenantId a record is the console's")
-	assert.Equal(t, "acme.alienvault.cloud", pages[0].Records[1].Tenant, "the HAL deployments list was read")
-	assert.Equal(t, record.SeverityMedium, pages[0].Records[0].Severity)
-	assert.Equal(t, []int{1, 2}, []int{srv.calls()[0].body.Page, srv.calls()[1].body.Page}, "paged by the body, not the GET link")
+	assert.Equal(t, []string{"h1", "h2"}, streamtest.RecordIDs([]engine.RangePage{page}))
+	assert.Equal(t, 1, page.Malformed)
+	assert.True(t, page.More, "the HAL next link says more follow")
+	assert.EqualValues(t, 3, page.Total, "page.totalElements")
+	assert.Equal(t, strings.TrimPrefix(srv.URL, "http://"), page.Records[0].Tenant, "without tenantId a record is the console's")
+	assert.Equal(t, "acme.alienvault.cloud", page.Records[1].Tenant, "the HAL deployments list was read")
+	assert.Equal(t, record.SeverityMedium, page.Records[0].Severity)
+	assert.Equal(t, 1, srv.calls()[0].body.Page, "paged by the body, not the GET link")
 }
 
 func TestEventsComeFromTheEventObject(t *testing.T) {
@@ -194,7 +223,7 @@ func TestEventsComeFromTheEventObject(t *testing.T) {
 		return `{"results":[{"id":"ev1","tenantId":"cn://acme.alienvault.cloud",
 			"event":{"uuid":"ev1","event_severity":"low","timestamp_occured":"1627510810000","plugin":"Windows Security"}}],"total":1}`
 	})
-	page, err := onlyStream(t, srv, eventsOnly, DirectoryConfig{RefreshEvery: 10}).Fetch(context.Background(), engine.Query{Since: t0})
+	page, err := pollFirst(t, onlyStream(t, srv, eventsOnly, DirectoryConfig{RefreshEvery: 10}), t0)
 	require.NoError(t, err)
 	require.Len(t, page.Records, 1)
 	r := page.Records[0]
@@ -220,10 +249,10 @@ func TestIncludeExclude(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newConsole(t, results(all))
 			tc.dcfg.RefreshEvery = 10
-			page, err := onlyStream(t, srv, Config{PageSize: 10, Alarms: alarmsOnly.Alarms}, tc.dcfg).Fetch(context.Background(), engine.Query{Since: t0})
+			page, err := pollFirst(t, onlyStream(t, srv, Config{PageSize: 10, Alarms: alarmsOnly.Alarms}, tc.dcfg), t0)
 			require.NoError(t, err)
-			assert.Equal(t, tc.want, streamtest.RecordIDs([]engine.Page{page}))
-			assert.Equal(t, t0.Add(3*1e6), page.Through, "records left out still move the checkpoint")
+			assert.Equal(t, tc.want, streamtest.RecordIDs([]engine.RangePage{page}))
+			assert.Len(t, append(page.Records, page.Withheld...), 4, "records left out are withheld: they still move the walk on")
 		})
 	}
 }
@@ -236,35 +265,60 @@ func TestDirectEventsAreSkippedInTheConsoleSearch(t *testing.T) {
 	dir := NewDirectory(api, DirectoryConfig{RefreshEvery: 10})
 	streams := NewStreams(api, dir, Config{PageSize: 10, Events: eventsOnly.Events, Alarms: alarmsOnly.Alarms, DirectEvents: []string{"acme"}})
 	require.Len(t, streams, 2)
-	page, err := streams[1].Fetch(context.Background(), engine.Query{Since: t0})
+	page, err := pollFirst(t, streams[1], t0)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"e2"}, streamtest.RecordIDs([]engine.Page{page}), "acme's events come from its own API")
+	assert.Equal(t, []string{"e2"}, streamtest.RecordIDs([]engine.RangePage{page}), "acme's events come from its own API")
 	srv.answer = func(string, searchRequest) string {
 		return `{"results":[{"id":"a1","tenantId":"cn://acme.alienvault.cloud","alarm":{}}],"total":1}`
 	}
-	page, err = streams[0].Fetch(context.Background(), engine.Query{Since: t0})
+	page, err = pollFirst(t, streams[0], t0)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"a1"}, streamtest.RecordIDs([]engine.Page{page}), "its alarms still come from the console")
+	assert.Equal(t, []string{"a1"}, streamtest.RecordIDs([]engine.RangePage{page}), "its alarms still come from the console")
 }
 
 func TestSearchErrors(t *testing.T) {
 	srv := newConsole(t, func(string, searchRequest) string { return `{"results":[{"id":` })
 	s := onlyStream(t, srv, alarmsOnly, DirectoryConfig{RefreshEvery: 10})
-	_, err := s.Fetch(context.Background(), engine.Query{Since: t0})
+	_, err := pollFirst(t, s, t0)
 	var me *apiclient.MalformedError
 	require.ErrorAs(t, err, &me)
 	assert.Equal(t, srv.URL+DefaultAlarmsPath, me.URL)
+}
 
-	_, err = s.Fetch(context.Background(), engine.Query{Since: t0, PageToken: "zero"})
-	require.Error(t, err)
+// A page past Elasticsearch's result window is never asked for, and the console's refusal of
+// one says so: the engine then skips the run of records sharing one millisecond it was in.
+func TestPagesPastTheResultWindow(t *testing.T) {
+	srv := newConsole(t, func(string, searchRequest) string {
+		return `{"error":{"type":"illegal_argument_exception","reason":"Result window is too large, from + size must be less than or equal to: [10000]"}}`
+	})
+	s := rangeStream(onlyStream(t, srv, Config{PageSize: 1000, Alarms: alarmsOnly.Alarms}, DirectoryConfig{RefreshEvery: 10}))
+	require.NoError(t, s.PollStarting(context.Background()))
+	_, err := s.FetchRange(context.Background(), engine.Range{From: t0, Page: 10})
+	require.ErrorIs(t, err, engine.ErrPastResultWindow)
 	assert.True(t, apiclient.IsPermanent(err))
+	assert.Empty(t, srv.calls(), "known to be refused: not sent")
+
+	srv.Close()
+	refusing := newConsole(t, nil)
+	refusing.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path != TokenPath {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"error":{"reason":"Result window is too large, from + size must be less than or equal to: [5000]"}}`)
+			return
+		}
+		refusing.serve(w, r)
+	})
+	s = rangeStream(onlyStream(t, refusing, Config{PageSize: 1000, Alarms: alarmsOnly.Alarms}, DirectoryConfig{RefreshEvery: 10}))
+	require.NoError(t, s.PollStarting(context.Background()))
+	_, err = s.FetchRange(context.Background(), engine.Range{From: t0, Page: 5})
+	require.ErrorIs(t, err, engine.ErrPastResultWindow, "a console with a smaller window says so with a 400")
 }
 
 func TestNoListingNoWalk(t *testing.T) {
 	srv := newConsole(t, func(string, searchRequest) string { return `{"results":[],"total":0}` })
 	srv.setDeployments(`forbidden`, 403)
 	s := onlyStream(t, srv, alarmsOnly, DirectoryConfig{RefreshEvery: 10, Exclude: []string{"globex"}})
-	_, err := s.Fetch(context.Background(), engine.Query{Since: t0})
+	_, err := pollFirst(t, s, t0)
 	var he *apiclient.HTTPError
 	require.ErrorAs(t, err, &he, "include and exclude cannot apply before a listing")
 	assert.Equal(t, 403, he.Status)
@@ -277,4 +331,16 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+func TestChangingAlarmFiltersAreAppliedToWhatIsRead(t *testing.T) {
+	open, closed := alarmResult("a", "acme", 0), alarmResult("b", "acme", 1)
+	closed["alarm"].(map[string]any)["status"] = "closed"
+	srv := newConsole(t, results([]map[string]any{open, closed}))
+	s := onlyStream(t, srv, Config{PageSize: 10, Alarms: StreamConfig{Enabled: true, Path: DefaultAlarmsPath, Find: map[string][]string{"alarm.status": {"open"}}}}, DirectoryConfig{RefreshEvery: 10})
+	page, err := pollFirst(t, s, t0)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a"}, streamtest.RecordIDs([]engine.RangePage{page}))
+	require.Len(t, page.Withheld, 1)
+	assert.Empty(t, srv.calls()[0].body.Find, "not sent")
 }

@@ -13,7 +13,7 @@ func BenchmarkToLogs(b *testing.B) {
 	rac := metadata.DefaultResourceAttributesConfig()
 	for _, c := range payload.Cases(b, "") {
 		b.Run(c.Name, func(b *testing.B) {
-			records := c.Fetch(b).Records
+			records := c.Fetch(b)
 			b.ReportAllocs()
 			for b.Loop() {
 				toLogs(c.Source, records, rac, time.Now())
@@ -34,7 +34,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 			b.SetBytes(int64(len(c.Page)))
 			c.Fetch(b)
 			for b.Loop() {
-				toLogs(c.Source, c.Fetch(b).Records, rac, time.Now())
+				toLogs(c.Source, c.Fetch(b), rac, time.Now())
 			}
 			payload.Report(b, c.Records)
 		})

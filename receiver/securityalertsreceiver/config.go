@@ -30,6 +30,9 @@ type Config struct {
 	// Overlap is how far behind its checkpoint a time-filtered stream re-reads, to catch records
 	// the vendor indexed late; records already emitted are recognised by id and skipped.
 	Overlap time.Duration `mapstructure:"overlap"`
+	// MaxClockSkew is how far ahead of now a record's time may move a stream's checkpoint: a
+	// record dated further ahead (a device clock running fast) is emitted without moving it.
+	MaxClockSkew time.Duration `mapstructure:"max_clock_skew"`
 	// MaxSeenIDs bounds each stream's set of ids remembered for that de-duplication.
 	MaxSeenIDs int `mapstructure:"max_seen_ids"`
 	// Storage is the id of a storage extension (file_storage) for checkpoints; without it they
@@ -69,6 +72,9 @@ var (
 	errReservedFilter  = errors.New("is set by the receiver and cannot be a filter")
 	errFilterValue     = errors.New("must be a string, number, boolean or a list of them")
 	errFilterName      = errors.New("is not a parameter name: it contains spaces or control characters")
+	// A watermark that far ahead of a record dated correctly would leave it where the overlap,
+	// which looks that far behind the watermark, cannot see it.
+	errSkewBeyondOverlap = errors.New("must not exceed overlap")
 )
 
 func keyErr(key string, err error) error { return fmt.Errorf("%s: %w", key, err) }
@@ -97,6 +103,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Overlap < 0 {
 		errs = append(errs, keyErr("overlap", errNegative))
+	}
+	switch {
+	case c.MaxClockSkew < 0:
+		errs = append(errs, keyErr("max_clock_skew", errNegative))
+	case c.MaxClockSkew > c.Overlap && c.Overlap >= 0:
+		errs = append(errs, keyErr("max_clock_skew", errSkewBeyondOverlap))
 	}
 	if c.MaxSeenIDs <= 0 {
 		errs = append(errs, keyErr("max_seen_ids", errPositive))

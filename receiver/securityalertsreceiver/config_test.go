@@ -97,6 +97,8 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"zero lookback", merge(usm(nil), map[string]any{"initial_lookback": "0s"}), "initial_lookback: must be greater than zero"},
 		{"negative overlap", merge(usm(nil), map[string]any{"overlap": "-1m"}), "overlap: must not be negative"},
 		{"zero seen ids", merge(usm(nil), map[string]any{"max_seen_ids": 0}), "max_seen_ids: must be greater than zero"},
+		{"negative clock skew", merge(usm(nil), map[string]any{"max_clock_skew": "-1s"}), "max_clock_skew: must not be negative"},
+		{"clock skew beyond the overlap", merge(usm(nil), map[string]any{"max_clock_skew": "11m"}), "max_clock_skew: must not exceed overlap"},
 		{"missing endpoint", usm(map[string]any{"endpoint": nil}), "usm_anywhere.endpoint: must be set"},
 		{"relative endpoint", usm(map[string]any{"endpoint": "acme.alienvault.cloud"}), "usm_anywhere.endpoint: \"acme.alienvault.cloud\" must be an absolute"},
 		{"ftp endpoint", usm(map[string]any{"endpoint": "ftp://acme"}), "usm_anywhere.endpoint"},

@@ -29,6 +29,7 @@ func createDefaultConfig() component.Config {
 		PollInterval:         time.Minute,
 		InitialLookback:      24 * time.Hour,
 		Overlap:              10 * time.Minute,
+		MaxClockSkew:         time.Minute,
 		MaxSeenIDs:           100_000,
 		RetryOnFailure:       configretry.NewDefaultBackOffConfig(),
 		USMAnywhere:          configoptional.Default(defaultUSMAnywhereConfig()),

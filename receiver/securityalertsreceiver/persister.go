@@ -2,12 +2,8 @@ package securityalertsreceiver
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 
 	"go.opentelemetry.io/collector/extension/xextension/storage"
-
-	"github.com/securityalerts/securityalerts/internal/engine"
 )
 
 // checkpointKey is the storage key of a stream's checkpoint. The storage client is already
@@ -15,27 +11,22 @@ import (
 // users' stored checkpoints are found by it.
 func checkpointKey(stream string) string { return "checkpoint/" + stream }
 
-// persister stores checkpoints through a storage extension (file_storage) as JSON.
+// persister stores the engine's encoded checkpoints through a storage extension (file_storage,
+// etcd). The engine owns the format, and reads every format a release wrote.
 type persister struct {
 	client storage.Client
 }
 
-func (p *persister) Load(ctx context.Context, stream string) (*engine.Checkpoint, error) {
-	data, err := p.client.Get(ctx, checkpointKey(stream))
-	if err != nil || data == nil {
-		return nil, err
-	}
-	var cp engine.Checkpoint
-	if err := json.Unmarshal(data, &cp); err != nil {
-		return nil, fmt.Errorf("stored checkpoint of %s is corrupt: %w", stream, err)
-	}
-	return &cp, nil
+func (p *persister) Load(ctx context.Context, stream string) ([]byte, error) {
+	return p.client.Get(ctx, checkpointKey(stream))
 }
 
-func (p *persister) Save(ctx context.Context, stream string, cp *engine.Checkpoint) error {
-	data, err := json.Marshal(cp)
-	if err != nil {
-		return err
-	}
+func (p *persister) Save(ctx context.Context, stream string, data []byte) error {
 	return p.client.Set(ctx, checkpointKey(stream), data)
+}
+
+// valueLimited is a storage extension that refuses values above a size (etcd: its request
+// limit), so that max_seen_ids can be checked against it at start.
+type valueLimited interface {
+	MaxValueBytes() int
 }

@@ -83,6 +83,7 @@ func (r *securityReceiver) Start(ctx context.Context, host component.Host) error
 		PollInterval:    r.cfg.PollInterval,
 		InitialLookback: r.cfg.InitialLookback,
 		Overlap:         r.cfg.Overlap,
+		MaxClockSkew:    r.cfg.MaxClockSkew,
 		MaxSeen:         r.cfg.MaxSeenIDs,
 		Retry:           r.cfg.RetryOnFailure,
 		Logger:          r.set.Logger,
@@ -115,6 +116,12 @@ func (r *securityReceiver) checkpointStore(ctx context.Context, host component.H
 	se, ok := ext.(storage.Extension)
 	if !ok {
 		return nil, fmt.Errorf("storage: extension %q is not a storage extension", r.cfg.Storage)
+	}
+	if limited, ok := ext.(valueLimited); ok {
+		if need, most := engine.MaxCheckpointBytes(r.cfg.MaxSeenIDs), limited.MaxValueBytes(); need > most {
+			return nil, fmt.Errorf("max_seen_ids: %d ids make checkpoints of up to %d bytes, more than storage %q takes (%d bytes a value): lower it",
+				r.cfg.MaxSeenIDs, need, r.cfg.Storage, most)
+		}
 	}
 	client, err := se.GetClient(ctx, component.KindReceiver, r.set.ID, "")
 	if err != nil {
@@ -175,4 +182,12 @@ func (r *securityReceiver) Deliver(ctx context.Context, s engine.Stream, records
 // Dropped counts records that will not be emitted.
 func (r *securityReceiver) Dropped(s engine.Stream, reason engine.DropReason, n int) {
 	r.telemetry.dropped(s.Source(), reason, n)
+}
+
+// FutureDated counts records dated beyond now + max_clock_skew.
+func (r *securityReceiver) FutureDated(s engine.Stream, n int) { r.telemetry.futureDated(s, n) }
+
+// Skipped counts spans of a stream that could not be read.
+func (r *securityReceiver) Skipped(s engine.Stream, span engine.Span, reason engine.SkipReason) {
+	r.telemetry.skippedSpan(s, span, reason)
 }

@@ -23,8 +23,10 @@ func TestShutdownAbandonsThePageInFlight(t *testing.T) {
 	var holdSecondPage atomic.Bool
 	holdSecondPage.Store(true)
 	held := make(chan struct{}, 1)
+	var alarmRequests atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if holdSecondPage.Load() && r.URL.Path == "/api/2.0/alarms" && r.URL.Query().Get("page") == "1" {
+		// The walk's second request: a fresh query from the first page's newest alarm.
+		if r.URL.Path == "/api/2.0/alarms" && alarmRequests.Add(1) >= 2 && holdSecondPage.Load() {
 			select {
 			case held <- struct{}{}:
 			default:

@@ -25,6 +25,8 @@ type telemetry struct {
 	requests map[requestKey]int64
 	seconds  map[string]float64 // source → time spent in requests
 	drops    map[dropKey]int64
+	future   map[streamKey]int64
+	skipped  map[skipKey]float64 // seconds
 
 	// durations is the request duration histogram of the collector's own telemetry; nil until
 	// the receiver starts.
@@ -50,6 +52,11 @@ type (
 		source string
 		reason engine.DropReason
 	}
+	streamKey struct{ source, stream string }
+	skipKey   struct {
+		streamKey
+		reason engine.SkipReason
+	}
 )
 
 func newTelemetry() *telemetry {
@@ -60,6 +67,8 @@ func newTelemetry() *telemetry {
 		requests: map[requestKey]int64{},
 		seconds:  map[string]float64{},
 		drops:    map[dropKey]int64{},
+		future:   map[streamKey]int64{},
+		skipped:  map[skipKey]float64{},
 	}
 }
 
@@ -92,6 +101,18 @@ func (t *telemetry) dropped(source string, reason engine.DropReason, n int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.drops[dropKey{source, reason}] += int64(n)
+}
+
+func (t *telemetry) futureDated(s engine.Stream, n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.future[streamKey{s.Source(), s.Name()}] += int64(n)
+}
+
+func (t *telemetry) skippedSpan(s engine.Stream, span engine.Span, reason engine.SkipReason) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.skipped[skipKey{streamKey{s.Source(), s.Name()}, reason}] += span.To.Sub(span.From).Seconds()
 }
 
 // observer returns the apiclient callback that counts a source's requests.
@@ -169,6 +190,16 @@ func (r *securityReceiver) recordMetrics(ctx context.Context, mb *metadata.Metri
 	for k, n := range t.drops {
 		add(resourceKey{k.source, t.tenants[k.source]}, func() {
 			mb.RecordSecurityalertsRecordsDroppedDataPoint(ts, n, metadata.MapAttributeSource[k.source], metadata.MapAttributeReason[string(k.reason)])
+		})
+	}
+	for k, n := range t.future {
+		add(resourceKey{k.source, t.tenants[k.source]}, func() {
+			mb.RecordSecurityalertsRecordsFutureDatedDataPoint(ts, n, metadata.MapAttributeSource[k.source], k.stream)
+		})
+	}
+	for k, secs := range t.skipped {
+		add(resourceKey{k.source, t.tenants[k.source]}, func() {
+			mb.RecordSecurityalertsSyncSkippedDataPoint(ts, secs, metadata.MapAttributeSource[k.source], k.stream, metadata.MapAttributeSkipReason[string(k.reason)])
 		})
 	}
 	tenants := make(map[string]string, len(t.tenants))

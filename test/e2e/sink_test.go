@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"compress/gzip"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -29,13 +30,35 @@ type otlpSink struct {
 	server   *http.Server
 	versions map[string]int  // source/id@modifiedAt → deliveries
 	records  map[string]bool // source/id
+	contents map[string]bool // source/canonical JSON of the body, for records without a vendor id
 	metrics  map[string]bool
+}
+
+// recordKey names a record the backend must receive: by its source and vendor id, or by its
+// content when it has no id (the receiver then makes one of the content).
+type recordKey struct{ source, id, content string }
+
+func (k recordKey) String() string {
+	if k.id != "" {
+		return k.source + "/" + k.id
+	}
+	return k.source + " record without id " + k.content
+}
+
+// canonicalJSON writes a decoded JSON value with sorted keys and every number as a float64, so
+// that the simulator's fields and a log record's body compare equal.
+func canonicalJSON(v any) string {
+	data, _ := json.Marshal(v)
+	var generic any
+	_ = json.Unmarshal(data, &generic)
+	data, _ = json.Marshal(generic)
+	return string(data)
 }
 
 func newOTLPSink(t *testing.T) *otlpSink {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	s := &otlpSink{addr: ln.Addr().String(), versions: map[string]int{}, records: map[string]bool{}, metrics: map[string]bool{}}
+	s := &otlpSink{addr: ln.Addr().String(), versions: map[string]int{}, records: map[string]bool{}, contents: map[string]bool{}, metrics: map[string]bool{}}
 	s.serve(ln)
 	t.Cleanup(s.stop)
 	return s
@@ -89,6 +112,9 @@ func (s *otlpSink) logs(w http.ResponseWriter, r *http.Request) {
 		id, _ := lr.Attributes().Get("securityalerts.id")
 		key := source + "/" + id.Str()
 		s.records[key] = true
+		if lr.Body().Type() == pcommon.ValueTypeMap {
+			s.contents[source+"/"+canonicalJSON(lr.Body().Map().AsRaw())] = true
+		}
 		// An alert re-emitted after a change is a new version, not a duplicate.
 		if lr.Body().Type() == pcommon.ValueTypeMap {
 			if modified, ok := lr.Body().Map().Get("modifiedAt"); ok {
@@ -169,15 +195,13 @@ func (s *otlpSink) exported() int {
 }
 
 // missing returns the records of want (source → ids) that never arrived.
-func (s *otlpSink) missing(want map[string][]string) []string {
+func (s *otlpSink) missing(want []recordKey) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []string
-	for source, ids := range want {
-		for _, id := range ids {
-			if !s.records[source+"/"+id] {
-				out = append(out, source+"/"+id)
-			}
+	for _, k := range want {
+		if (k.id != "" && !s.records[k.source+"/"+k.id]) || (k.id == "" && !s.contents[k.source+"/"+k.content]) {
+			out = append(out, k.String())
 		}
 	}
 	return out

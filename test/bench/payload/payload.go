@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/securityalerts/securityalerts/internal/engine"
+	"github.com/securityalerts/securityalerts/internal/record"
 	"github.com/securityalerts/securityalerts/internal/simulator"
 )
 
@@ -65,15 +66,25 @@ func Cases(tb testing.TB, source string) []Case {
 }
 
 // Fetch reads the case's page once and fails tb unless it holds every record.
-func (c Case) Fetch(tb testing.TB) engine.Page {
-	page, err := c.Stream.Fetch(context.Background(), c.Query)
+func (c Case) Fetch(tb testing.TB) []record.Record {
+	records, malformed, err := fetchFirst(c.Stream, c.Query)
 	if err != nil {
 		tb.Fatalf("%s: %v", c.Name, err)
 	}
-	if got := len(page.Records) + page.Malformed; got != c.Records {
+	if got := len(records) + malformed; got != c.Records {
 		tb.Fatalf("%s: %d records, recorded %d", c.Name, got, c.Records)
 	}
-	return page
+	return records
+}
+
+// fetchFirst reads the first page of a walk from q, of a RangeStream or a LinkStream.
+func fetchFirst(s engine.Stream, q engine.Query) (records []record.Record, malformed int, err error) {
+	if rs, ok := s.(engine.RangeStream); ok {
+		page, err := rs.FetchRange(context.Background(), engine.Range{From: q.Since})
+		return append(page.Records, page.Withheld...), page.Malformed, err
+	}
+	page, err := s.(engine.LinkStream).Fetch(context.Background(), q)
+	return page.Records, page.Malformed, err
 }
 
 // Report adds the figures the bench table reads: records per operation and records per second.
@@ -128,13 +139,13 @@ type recording struct {
 }
 
 func (r *recording) get(s source) ([]Case, error) {
-	r.once.Do(func() { r.cases, r.err = record(s) })
+	r.once.Do(func() { r.cases, r.err = recordSource(s) })
 	return r.cases, r.err
 }
 
-// record builds each of the source's streams on a recording transport, fetches its first page
+// recordSource builds each of the source's streams on a recording transport, fetches its first page
 // from the simulator, and rebuilds it on the recording.
-func record(s source) ([]Case, error) {
+func recordSource(s source) ([]Case, error) {
 	own := map[string]int{}
 	for name, n := range backlogs {
 		if strings.HasPrefix(name, s.source+"/") {
@@ -154,11 +165,11 @@ func record(s source) ([]Case, error) {
 		if err != nil {
 			return nil, err
 		}
-		page, err := live[name].Fetch(context.Background(), c.Query)
+		records, malformed, err := fetchFirst(live[name], c.Query)
 		if err != nil {
 			return nil, fmt.Errorf("%s: recording: %w", c.Name, err)
 		}
-		c.Page, c.Records = rec.last, len(page.Records)+page.Malformed
+		c.Page, c.Records = rec.last, len(records)+malformed
 		replayed, err := s.build(srv.URL, &http.Client{Transport: replay(rec.answers)})
 		if err != nil {
 			return nil, err

@@ -400,6 +400,55 @@ func (ms *SecurityalertsRecordsDroppedMetricConfig) Validate() error {
 	return nil
 }
 
+// SecurityalertsRecordsFutureDatedMetricAttributeKey specifies the key of an attribute for the securityalerts.records.future_dated metric.
+type SecurityalertsRecordsFutureDatedMetricAttributeKey string
+
+const (
+	SecurityalertsRecordsFutureDatedMetricAttributeKeySource SecurityalertsRecordsFutureDatedMetricAttributeKey = "source"
+	SecurityalertsRecordsFutureDatedMetricAttributeKeyStream SecurityalertsRecordsFutureDatedMetricAttributeKey = "stream"
+)
+
+// SecurityalertsRecordsFutureDatedMetricConfig provides config for the securityalerts.records.future_dated metric.
+type SecurityalertsRecordsFutureDatedMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                                               `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []SecurityalertsRecordsFutureDatedMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *SecurityalertsRecordsFutureDatedMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *SecurityalertsRecordsFutureDatedMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case SecurityalertsRecordsFutureDatedMetricAttributeKeySource, SecurityalertsRecordsFutureDatedMetricAttributeKeyStream:
+		default:
+			return fmt.Errorf("metric securityalerts.records.future_dated doesn't have an attribute %v, valid attributes: [source, stream]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
 // SecurityalertsRiskScoreMetricAttributeKey specifies the key of an attribute for the securityalerts.risk_score metric.
 type SecurityalertsRiskScoreMetricAttributeKey string
 
@@ -449,6 +498,56 @@ func (ms *SecurityalertsRiskScoreMetricConfig) Validate() error {
 	return nil
 }
 
+// SecurityalertsSyncSkippedMetricAttributeKey specifies the key of an attribute for the securityalerts.sync.skipped metric.
+type SecurityalertsSyncSkippedMetricAttributeKey string
+
+const (
+	SecurityalertsSyncSkippedMetricAttributeKeySource     SecurityalertsSyncSkippedMetricAttributeKey = "source"
+	SecurityalertsSyncSkippedMetricAttributeKeyStream     SecurityalertsSyncSkippedMetricAttributeKey = "stream"
+	SecurityalertsSyncSkippedMetricAttributeKeySkipReason SecurityalertsSyncSkippedMetricAttributeKey = "reason"
+)
+
+// SecurityalertsSyncSkippedMetricConfig provides config for the securityalerts.sync.skipped metric.
+type SecurityalertsSyncSkippedMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                                        `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []SecurityalertsSyncSkippedMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *SecurityalertsSyncSkippedMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *SecurityalertsSyncSkippedMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case SecurityalertsSyncSkippedMetricAttributeKeySource, SecurityalertsSyncSkippedMetricAttributeKeyStream, SecurityalertsSyncSkippedMetricAttributeKeySkipReason:
+		default:
+			return fmt.Errorf("metric securityalerts.sync.skipped doesn't have an attribute %v, valid attributes: [source, stream, reason]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
 // MetricsConfig provides config for securityalerts metrics.
 type MetricsConfig struct {
 	SecurityalertsAlertsOpen         SecurityalertsAlertsOpenMetricConfig         `mapstructure:"securityalerts.alerts.open"`
@@ -459,7 +558,9 @@ type MetricsConfig struct {
 	SecurityalertsPollLag            SecurityalertsPollLagMetricConfig            `mapstructure:"securityalerts.poll.lag"`
 	SecurityalertsRecords            SecurityalertsRecordsMetricConfig            `mapstructure:"securityalerts.records"`
 	SecurityalertsRecordsDropped     SecurityalertsRecordsDroppedMetricConfig     `mapstructure:"securityalerts.records.dropped"`
+	SecurityalertsRecordsFutureDated SecurityalertsRecordsFutureDatedMetricConfig `mapstructure:"securityalerts.records.future_dated"`
 	SecurityalertsRiskScore          SecurityalertsRiskScoreMetricConfig          `mapstructure:"securityalerts.risk_score"`
+	SecurityalertsSyncSkipped        SecurityalertsSyncSkippedMetricConfig        `mapstructure:"securityalerts.sync.skipped"`
 }
 
 func DefaultMetricsConfig() MetricsConfig {
@@ -504,10 +605,20 @@ func DefaultMetricsConfig() MetricsConfig {
 			AggregationStrategy: AggregationStrategySum,
 			EnabledAttributes:   []SecurityalertsRecordsDroppedMetricAttributeKey{SecurityalertsRecordsDroppedMetricAttributeKeySource, SecurityalertsRecordsDroppedMetricAttributeKeyReason},
 		},
+		SecurityalertsRecordsFutureDated: SecurityalertsRecordsFutureDatedMetricConfig{
+			Enabled:             true,
+			AggregationStrategy: AggregationStrategySum,
+			EnabledAttributes:   []SecurityalertsRecordsFutureDatedMetricAttributeKey{SecurityalertsRecordsFutureDatedMetricAttributeKeySource, SecurityalertsRecordsFutureDatedMetricAttributeKeyStream},
+		},
 		SecurityalertsRiskScore: SecurityalertsRiskScoreMetricConfig{
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategySum,
 			EnabledAttributes:   []SecurityalertsRiskScoreMetricAttributeKey{SecurityalertsRiskScoreMetricAttributeKeySource, SecurityalertsRiskScoreMetricAttributeKeyKind},
+		},
+		SecurityalertsSyncSkipped: SecurityalertsSyncSkippedMetricConfig{
+			Enabled:             true,
+			AggregationStrategy: AggregationStrategySum,
+			EnabledAttributes:   []SecurityalertsSyncSkippedMetricAttributeKey{SecurityalertsSyncSkippedMetricAttributeKeySource, SecurityalertsSyncSkippedMetricAttributeKeyStream, SecurityalertsSyncSkippedMetricAttributeKeySkipReason},
 		},
 	}
 }

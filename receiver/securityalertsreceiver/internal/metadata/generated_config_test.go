@@ -66,10 +66,20 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						AggregationStrategy: AggregationStrategySum,
 						EnabledAttributes:   []SecurityalertsRecordsDroppedMetricAttributeKey{SecurityalertsRecordsDroppedMetricAttributeKeySource, SecurityalertsRecordsDroppedMetricAttributeKeyReason},
 					},
+					SecurityalertsRecordsFutureDated: SecurityalertsRecordsFutureDatedMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []SecurityalertsRecordsFutureDatedMetricAttributeKey{SecurityalertsRecordsFutureDatedMetricAttributeKeySource, SecurityalertsRecordsFutureDatedMetricAttributeKeyStream},
+					},
 					SecurityalertsRiskScore: SecurityalertsRiskScoreMetricConfig{
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategySum,
 						EnabledAttributes:   []SecurityalertsRiskScoreMetricAttributeKey{SecurityalertsRiskScoreMetricAttributeKeySource, SecurityalertsRiskScoreMetricAttributeKeyKind},
+					},
+					SecurityalertsSyncSkipped: SecurityalertsSyncSkippedMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []SecurityalertsSyncSkippedMetricAttributeKey{SecurityalertsSyncSkippedMetricAttributeKeySource, SecurityalertsSyncSkippedMetricAttributeKeyStream, SecurityalertsSyncSkippedMetricAttributeKeySkipReason},
 					},
 				},
 				ResourceAttributes: ResourceAttributesConfig{
@@ -122,10 +132,20 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						AggregationStrategy: AggregationStrategySum,
 						EnabledAttributes:   []SecurityalertsRecordsDroppedMetricAttributeKey{SecurityalertsRecordsDroppedMetricAttributeKeySource, SecurityalertsRecordsDroppedMetricAttributeKeyReason},
 					},
+					SecurityalertsRecordsFutureDated: SecurityalertsRecordsFutureDatedMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []SecurityalertsRecordsFutureDatedMetricAttributeKey{SecurityalertsRecordsFutureDatedMetricAttributeKeySource, SecurityalertsRecordsFutureDatedMetricAttributeKeyStream},
+					},
 					SecurityalertsRiskScore: SecurityalertsRiskScoreMetricConfig{
 						Enabled:             false,
 						AggregationStrategy: AggregationStrategySum,
 						EnabledAttributes:   []SecurityalertsRiskScoreMetricAttributeKey{SecurityalertsRiskScoreMetricAttributeKeySource, SecurityalertsRiskScoreMetricAttributeKeyKind},
+					},
+					SecurityalertsSyncSkipped: SecurityalertsSyncSkippedMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []SecurityalertsSyncSkippedMetricAttributeKey{SecurityalertsSyncSkippedMetricAttributeKeySource, SecurityalertsSyncSkippedMetricAttributeKeyStream, SecurityalertsSyncSkippedMetricAttributeKeySkipReason},
 					},
 				},
 				ResourceAttributes: ResourceAttributesConfig{
@@ -138,7 +158,7 @@ func TestMetricsBuilderConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loadMetricsBuilderConfig(t, tt.name)
-			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(SecurityalertsAlertsOpenMetricConfig{}, SecurityalertsAPIQuotaRemainingMetricConfig{}, SecurityalertsAPIRequestDurationMetricConfig{}, SecurityalertsAPIRequestsMetricConfig{}, SecurityalertsDeploymentsMetricConfig{}, SecurityalertsPollLagMetricConfig{}, SecurityalertsRecordsMetricConfig{}, SecurityalertsRecordsDroppedMetricConfig{}, SecurityalertsRiskScoreMetricConfig{}, ResourceAttributeConfig{}))
+			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(SecurityalertsAlertsOpenMetricConfig{}, SecurityalertsAPIQuotaRemainingMetricConfig{}, SecurityalertsAPIRequestDurationMetricConfig{}, SecurityalertsAPIRequestsMetricConfig{}, SecurityalertsDeploymentsMetricConfig{}, SecurityalertsPollLagMetricConfig{}, SecurityalertsRecordsMetricConfig{}, SecurityalertsRecordsDroppedMetricConfig{}, SecurityalertsRecordsFutureDatedMetricConfig{}, SecurityalertsRiskScoreMetricConfig{}, SecurityalertsSyncSkippedMetricConfig{}, ResourceAttributeConfig{}))
 			require.Emptyf(t, diff, "Config mismatch (-expected +actual):\n%s", diff)
 		})
 	}
@@ -239,6 +259,18 @@ func TestSecurityalertsRecordsDroppedMetricsConfig_Validate(t *testing.T) {
 	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
 }
 
+func TestSecurityalertsRecordsFutureDatedMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().SecurityalertsRecordsFutureDated
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []SecurityalertsRecordsFutureDatedMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric securityalerts.records.future_dated doesn't have an attribute invalid, valid attributes: [source, stream]")
+
+	cfg = DefaultMetricsConfig().SecurityalertsRecordsFutureDated
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
+}
+
 func TestSecurityalertsRiskScoreMetricsConfig_Validate(t *testing.T) {
 	cfg := DefaultMetricsConfig().SecurityalertsRiskScore
 	require.NoError(t, cfg.Validate())
@@ -247,6 +279,18 @@ func TestSecurityalertsRiskScoreMetricsConfig_Validate(t *testing.T) {
 	require.ErrorContains(t, cfg.Validate(), "metric securityalerts.risk_score doesn't have an attribute invalid, valid attributes: [source, kind]")
 
 	cfg = DefaultMetricsConfig().SecurityalertsRiskScore
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
+}
+
+func TestSecurityalertsSyncSkippedMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().SecurityalertsSyncSkipped
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []SecurityalertsSyncSkippedMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric securityalerts.sync.skipped doesn't have an attribute invalid, valid attributes: [source, stream, reason]")
+
+	cfg = DefaultMetricsConfig().SecurityalertsSyncSkipped
 	cfg.AggregationStrategy = "invalid"
 	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
 }

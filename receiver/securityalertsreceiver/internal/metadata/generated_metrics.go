@@ -121,6 +121,32 @@ var MapAttributeSeverity = map[string]AttributeSeverity{
 	"critical": AttributeSeverityCritical,
 }
 
+// AttributeSkipReason specifies the value skip_reason attribute.
+type AttributeSkipReason int
+
+const (
+	_ AttributeSkipReason = iota
+	AttributeSkipReasonHorizon
+	AttributeSkipReasonResultWindow
+)
+
+// String returns the string representation of the AttributeSkipReason.
+func (av AttributeSkipReason) String() string {
+	switch av {
+	case AttributeSkipReasonHorizon:
+		return "horizon"
+	case AttributeSkipReasonResultWindow:
+		return "result_window"
+	}
+	return ""
+}
+
+// MapAttributeSkipReason is a helper map of string to AttributeSkipReason attribute value.
+var MapAttributeSkipReason = map[string]AttributeSkipReason{
+	"horizon":       AttributeSkipReasonHorizon,
+	"result_window": AttributeSkipReasonResultWindow,
+}
+
 // AttributeSource specifies the value source attribute.
 type AttributeSource int
 
@@ -188,9 +214,17 @@ var MetricsInfo = metricsInfo{
 		Name:       "securityalerts.records.dropped",
 		Attributes: []string{"source", "reason"},
 	},
+	SecurityalertsRecordsFutureDated: metricInfo{
+		Name:       "securityalerts.records.future_dated",
+		Attributes: []string{"source", "stream"},
+	},
 	SecurityalertsRiskScore: metricInfo{
 		Name:       "securityalerts.risk_score",
 		Attributes: []string{"source", "kind"},
+	},
+	SecurityalertsSyncSkipped: metricInfo{
+		Name:       "securityalerts.sync.skipped",
+		Attributes: []string{"source", "stream", "skip_reason"},
 	},
 }
 
@@ -203,7 +237,9 @@ type metricsInfo struct {
 	SecurityalertsPollLag            metricInfo
 	SecurityalertsRecords            metricInfo
 	SecurityalertsRecordsDropped     metricInfo
+	SecurityalertsRecordsFutureDated metricInfo
 	SecurityalertsRiskScore          metricInfo
+	SecurityalertsSyncSkipped        metricInfo
 }
 
 type metricInfo struct {
@@ -952,6 +988,100 @@ func newMetricSecurityalertsRecordsDropped(cfg SecurityalertsRecordsDroppedMetri
 	return m
 }
 
+type metricSecurityalertsRecordsFutureDated struct {
+	data          pmetric.Metric                               // data buffer for generated metric.
+	config        SecurityalertsRecordsFutureDatedMetricConfig // metric config provided by user.
+	capacity      int                                          // max observed number of data points added to the metric.
+	aggDataPoints []int64                                      // slice containing number of aggregated datapoints at each index
+}
+
+// init fills securityalerts.records.future_dated metric with initial data.
+func (m *metricSecurityalertsRecordsFutureDated) init() {
+	m.data.SetName("securityalerts.records.future_dated")
+	m.data.SetDescription("Records dated beyond now + max_clock_skew (a device clock running ahead): emitted, but not moving the stream's checkpoint.")
+	m.data.SetUnit("{record}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+	m.aggDataPoints = m.aggDataPoints[:0]
+}
+
+func (m *metricSecurityalertsRecordsFutureDated) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, sourceAttributeValue string, streamAttributeValue string) {
+	if !m.config.Enabled {
+		return
+	}
+
+	dp := pmetric.NewNumberDataPoint()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	if slices.Contains(m.config.EnabledAttributes, SecurityalertsRecordsFutureDatedMetricAttributeKeySource) {
+		dp.Attributes().PutStr("source", sourceAttributeValue)
+	}
+	if slices.Contains(m.config.EnabledAttributes, SecurityalertsRecordsFutureDatedMetricAttributeKeyStream) {
+		dp.Attributes().PutStr("stream", streamAttributeValue)
+	}
+
+	var s string
+	dps := m.data.Sum().DataPoints()
+	for i := 0; i < dps.Len(); i++ {
+		dpi := dps.At(i)
+		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
+			switch s = m.config.AggregationStrategy; s {
+			case AggregationStrategySum, AggregationStrategyAvg:
+				dpi.SetIntValue(dpi.IntValue() + val)
+				m.aggDataPoints[i] += 1
+				return
+			case AggregationStrategyMin:
+				if dpi.IntValue() > val {
+					dpi.SetIntValue(val)
+				}
+				return
+			case AggregationStrategyMax:
+				if dpi.IntValue() < val {
+					dpi.SetIntValue(val)
+				}
+				return
+			}
+		}
+	}
+
+	dp.SetIntValue(val)
+	m.aggDataPoints = append(m.aggDataPoints, 1)
+	dp.MoveTo(dps.AppendEmpty())
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricSecurityalertsRecordsFutureDated) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricSecurityalertsRecordsFutureDated) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		if m.config.AggregationStrategy == AggregationStrategyAvg {
+			for i, aggCount := range m.aggDataPoints {
+				m.data.Sum().DataPoints().At(i).SetIntValue(m.data.Sum().DataPoints().At(i).IntValue() / aggCount)
+			}
+		}
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricSecurityalertsRecordsFutureDated(cfg SecurityalertsRecordsFutureDatedMetricConfig) metricSecurityalertsRecordsFutureDated {
+	m := metricSecurityalertsRecordsFutureDated{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
 type metricSecurityalertsRiskScore struct {
 	data          pmetric.Metric                      // data buffer for generated metric.
 	config        SecurityalertsRiskScoreMetricConfig // metric config provided by user.
@@ -1046,6 +1176,103 @@ func newMetricSecurityalertsRiskScore(cfg SecurityalertsRiskScoreMetricConfig) m
 	return m
 }
 
+type metricSecurityalertsSyncSkipped struct {
+	data          pmetric.Metric                        // data buffer for generated metric.
+	config        SecurityalertsSyncSkippedMetricConfig // metric config provided by user.
+	capacity      int                                   // max observed number of data points added to the metric.
+	aggDataPoints []float64                             // slice containing number of aggregated datapoints at each index
+}
+
+// init fills securityalerts.sync.skipped metric with initial data.
+func (m *metricSecurityalertsSyncSkipped) init() {
+	m.data.SetName("securityalerts.sync.skipped")
+	m.data.SetDescription("Time spans of a stream that could not be read: older than the API keeps (Trend Micro: 72 hours, after downtime), or more records sharing one millisecond than the API pages through.")
+	m.data.SetUnit("s")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+	m.aggDataPoints = m.aggDataPoints[:0]
+}
+
+func (m *metricSecurityalertsSyncSkipped) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64, sourceAttributeValue string, streamAttributeValue string, skipReasonAttributeValue string) {
+	if !m.config.Enabled {
+		return
+	}
+
+	dp := pmetric.NewNumberDataPoint()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	if slices.Contains(m.config.EnabledAttributes, SecurityalertsSyncSkippedMetricAttributeKeySource) {
+		dp.Attributes().PutStr("source", sourceAttributeValue)
+	}
+	if slices.Contains(m.config.EnabledAttributes, SecurityalertsSyncSkippedMetricAttributeKeyStream) {
+		dp.Attributes().PutStr("stream", streamAttributeValue)
+	}
+	if slices.Contains(m.config.EnabledAttributes, SecurityalertsSyncSkippedMetricAttributeKeySkipReason) {
+		dp.Attributes().PutStr("reason", skipReasonAttributeValue)
+	}
+
+	var s string
+	dps := m.data.Sum().DataPoints()
+	for i := 0; i < dps.Len(); i++ {
+		dpi := dps.At(i)
+		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
+			switch s = m.config.AggregationStrategy; s {
+			case AggregationStrategySum, AggregationStrategyAvg:
+				dpi.SetDoubleValue(dpi.DoubleValue() + val)
+				m.aggDataPoints[i] += 1
+				return
+			case AggregationStrategyMin:
+				if dpi.DoubleValue() > val {
+					dpi.SetDoubleValue(val)
+				}
+				return
+			case AggregationStrategyMax:
+				if dpi.DoubleValue() < val {
+					dpi.SetDoubleValue(val)
+				}
+				return
+			}
+		}
+	}
+
+	dp.SetDoubleValue(val)
+	m.aggDataPoints = append(m.aggDataPoints, 1)
+	dp.MoveTo(dps.AppendEmpty())
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricSecurityalertsSyncSkipped) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricSecurityalertsSyncSkipped) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		if m.config.AggregationStrategy == AggregationStrategyAvg {
+			for i, aggCount := range m.aggDataPoints {
+				m.data.Sum().DataPoints().At(i).SetDoubleValue(m.data.Sum().DataPoints().At(i).DoubleValue() / aggCount)
+			}
+		}
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricSecurityalertsSyncSkipped(cfg SecurityalertsSyncSkippedMetricConfig) metricSecurityalertsSyncSkipped {
+	m := metricSecurityalertsSyncSkipped{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
 // MetricsBuilder provides an interface for scrapers to report metrics while taking care of all the transformations
 // required to produce metric representation defined in metadata and user config.
 type MetricsBuilder struct {
@@ -1064,7 +1291,9 @@ type MetricsBuilder struct {
 	metricSecurityalertsPollLag            metricSecurityalertsPollLag
 	metricSecurityalertsRecords            metricSecurityalertsRecords
 	metricSecurityalertsRecordsDropped     metricSecurityalertsRecordsDropped
+	metricSecurityalertsRecordsFutureDated metricSecurityalertsRecordsFutureDated
 	metricSecurityalertsRiskScore          metricSecurityalertsRiskScore
+	metricSecurityalertsSyncSkipped        metricSecurityalertsSyncSkipped
 }
 
 // MetricBuilderOption applies changes to default metrics builder.
@@ -1098,7 +1327,9 @@ func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, opt
 		metricSecurityalertsPollLag:            newMetricSecurityalertsPollLag(mbc.Metrics.SecurityalertsPollLag),
 		metricSecurityalertsRecords:            newMetricSecurityalertsRecords(mbc.Metrics.SecurityalertsRecords),
 		metricSecurityalertsRecordsDropped:     newMetricSecurityalertsRecordsDropped(mbc.Metrics.SecurityalertsRecordsDropped),
+		metricSecurityalertsRecordsFutureDated: newMetricSecurityalertsRecordsFutureDated(mbc.Metrics.SecurityalertsRecordsFutureDated),
 		metricSecurityalertsRiskScore:          newMetricSecurityalertsRiskScore(mbc.Metrics.SecurityalertsRiskScore),
+		metricSecurityalertsSyncSkipped:        newMetricSecurityalertsSyncSkipped(mbc.Metrics.SecurityalertsSyncSkipped),
 		resourceAttributeIncludeFilter:         make(map[string]filter.Filter),
 		resourceAttributeExcludeFilter:         make(map[string]filter.Filter),
 	}
@@ -1191,7 +1422,9 @@ func (mb *MetricsBuilder) EmitForResource(options ...ResourceMetricsOption) {
 	mb.metricSecurityalertsPollLag.emit(ils.Metrics())
 	mb.metricSecurityalertsRecords.emit(ils.Metrics())
 	mb.metricSecurityalertsRecordsDropped.emit(ils.Metrics())
+	mb.metricSecurityalertsRecordsFutureDated.emit(ils.Metrics())
 	mb.metricSecurityalertsRiskScore.emit(ils.Metrics())
+	mb.metricSecurityalertsSyncSkipped.emit(ils.Metrics())
 
 	for _, op := range options {
 		op.apply(rm)
@@ -1263,9 +1496,19 @@ func (mb *MetricsBuilder) RecordSecurityalertsRecordsDroppedDataPoint(ts pcommon
 	mb.metricSecurityalertsRecordsDropped.recordDataPoint(mb.startTime, ts, val, sourceAttributeValue.String(), reasonAttributeValue.String())
 }
 
+// RecordSecurityalertsRecordsFutureDatedDataPoint adds a data point to securityalerts.records.future_dated metric.
+func (mb *MetricsBuilder) RecordSecurityalertsRecordsFutureDatedDataPoint(ts pcommon.Timestamp, val int64, sourceAttributeValue AttributeSource, streamAttributeValue string) {
+	mb.metricSecurityalertsRecordsFutureDated.recordDataPoint(mb.startTime, ts, val, sourceAttributeValue.String(), streamAttributeValue)
+}
+
 // RecordSecurityalertsRiskScoreDataPoint adds a data point to securityalerts.risk_score metric.
 func (mb *MetricsBuilder) RecordSecurityalertsRiskScoreDataPoint(ts pcommon.Timestamp, val int64, sourceAttributeValue AttributeSource, kindAttributeValue AttributeKind) {
 	mb.metricSecurityalertsRiskScore.recordDataPoint(mb.startTime, ts, val, sourceAttributeValue.String(), kindAttributeValue.String())
+}
+
+// RecordSecurityalertsSyncSkippedDataPoint adds a data point to securityalerts.sync.skipped metric.
+func (mb *MetricsBuilder) RecordSecurityalertsSyncSkippedDataPoint(ts pcommon.Timestamp, val float64, sourceAttributeValue AttributeSource, streamAttributeValue string, skipReasonAttributeValue AttributeSkipReason) {
+	mb.metricSecurityalertsSyncSkipped.recordDataPoint(mb.startTime, ts, val, sourceAttributeValue.String(), streamAttributeValue, skipReasonAttributeValue.String())
 }
 
 // Reset resets metrics builder to its initial state. It should be used when external metrics source is restarted,

@@ -75,7 +75,9 @@ func TestMetricsBuilder(t *testing.T) {
 			aggMap["securityalerts.poll.lag"] = mb.metricSecurityalertsPollLag.config.AggregationStrategy
 			aggMap["securityalerts.records"] = mb.metricSecurityalertsRecords.config.AggregationStrategy
 			aggMap["securityalerts.records.dropped"] = mb.metricSecurityalertsRecordsDropped.config.AggregationStrategy
+			aggMap["securityalerts.records.future_dated"] = mb.metricSecurityalertsRecordsFutureDated.config.AggregationStrategy
 			aggMap["securityalerts.risk_score"] = mb.metricSecurityalertsRiskScore.config.AggregationStrategy
+			aggMap["securityalerts.sync.skipped"] = mb.metricSecurityalertsSyncSkipped.config.AggregationStrategy
 
 			expectedWarnings := 0
 			if tt.metricsSet != testDataSetReag {
@@ -134,9 +136,21 @@ func TestMetricsBuilder(t *testing.T) {
 			}
 			defaultMetricsCount++
 			allMetricsCount++
+			mb.RecordSecurityalertsRecordsFutureDatedDataPoint(ts, 1, AttributeSourceUsmAnywhere, "stream-val")
+			if tt.name == "reaggregate_set" {
+				mb.RecordSecurityalertsRecordsFutureDatedDataPoint(ts, 3, AttributeSourceUsmCentral, "stream-val-2")
+			}
+			defaultMetricsCount++
+			allMetricsCount++
 			mb.RecordSecurityalertsRiskScoreDataPoint(ts, 1, AttributeSourceUsmAnywhere, AttributeKindAlarm)
 			if tt.name == "reaggregate_set" {
 				mb.RecordSecurityalertsRiskScoreDataPoint(ts, 3, AttributeSourceUsmCentral, AttributeKindEvent)
+			}
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordSecurityalertsSyncSkippedDataPoint(ts, 1, AttributeSourceUsmAnywhere, "stream-val", AttributeSkipReasonHorizon)
+			if tt.name == "reaggregate_set" {
+				mb.RecordSecurityalertsSyncSkippedDataPoint(ts, 3, AttributeSourceUsmCentral, "stream-val-2", AttributeSkipReasonResultWindow)
 			}
 
 			rb := mb.NewResourceBuilder()
@@ -153,7 +167,9 @@ func TestMetricsBuilder(t *testing.T) {
 				assert.Empty(t, mb.metricSecurityalertsPollLag.aggDataPoints)
 				assert.Empty(t, mb.metricSecurityalertsRecords.aggDataPoints)
 				assert.Empty(t, mb.metricSecurityalertsRecordsDropped.aggDataPoints)
+				assert.Empty(t, mb.metricSecurityalertsRecordsFutureDated.aggDataPoints)
 				assert.Empty(t, mb.metricSecurityalertsRiskScore.aggDataPoints)
+				assert.Empty(t, mb.metricSecurityalertsSyncSkipped.aggDataPoints)
 			}
 
 			if tt.expectEmpty {
@@ -552,6 +568,55 @@ func TestMetricsBuilder(t *testing.T) {
 						_, ok = dp.Attributes().Get("reason")
 						assert.False(t, ok)
 					}
+				case "securityalerts.records.future_dated":
+					if tt.name != "reaggregate_set" {
+						assert.False(t, validatedMetrics["securityalerts.records.future_dated"], "Found a duplicate in the metrics slice: securityalerts.records.future_dated")
+						validatedMetrics["securityalerts.records.future_dated"] = true
+						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+						assert.Equal(t, "Records dated beyond now + max_clock_skew (a device clock running ahead): emitted, but not moving the stream's checkpoint.", mi.Description())
+						assert.Equal(t, "{record}", mi.Unit())
+						assert.True(t, mi.Sum().IsMonotonic())
+						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+						dp := mi.Sum().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						assert.Equal(t, int64(1), dp.IntValue())
+						sourceAttrVal, ok := dp.Attributes().Get("source")
+						assert.True(t, ok)
+						assert.Equal(t, "usm_anywhere", sourceAttrVal.Str())
+						streamAttrVal, ok := dp.Attributes().Get("stream")
+						assert.True(t, ok)
+						assert.Equal(t, "stream-val", streamAttrVal.Str())
+					} else {
+						assert.False(t, validatedMetrics["securityalerts.records.future_dated"], "Found a duplicate in the metrics slice: securityalerts.records.future_dated")
+						validatedMetrics["securityalerts.records.future_dated"] = true
+						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+						assert.Equal(t, "Records dated beyond now + max_clock_skew (a device clock running ahead): emitted, but not moving the stream's checkpoint.", mi.Description())
+						assert.Equal(t, "{record}", mi.Unit())
+						assert.True(t, mi.Sum().IsMonotonic())
+						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+						dp := mi.Sum().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						switch aggMap["securityalerts.records.future_dated"] {
+						case "sum":
+							assert.Equal(t, int64(4), dp.IntValue())
+						case "avg":
+							assert.Equal(t, int64(2), dp.IntValue())
+						case "min":
+							assert.Equal(t, int64(1), dp.IntValue())
+						case "max":
+							assert.Equal(t, int64(3), dp.IntValue())
+						}
+						_, ok := dp.Attributes().Get("source")
+						assert.False(t, ok)
+						_, ok = dp.Attributes().Get("stream")
+						assert.False(t, ok)
+					}
 				case "securityalerts.risk_score":
 					if tt.name != "reaggregate_set" {
 						assert.False(t, validatedMetrics["securityalerts.risk_score"], "Found a duplicate in the metrics slice: securityalerts.risk_score")
@@ -599,6 +664,60 @@ func TestMetricsBuilder(t *testing.T) {
 						_, ok := dp.Attributes().Get("source")
 						assert.False(t, ok)
 						_, ok = dp.Attributes().Get("kind")
+						assert.False(t, ok)
+					}
+				case "securityalerts.sync.skipped":
+					if tt.name != "reaggregate_set" {
+						assert.False(t, validatedMetrics["securityalerts.sync.skipped"], "Found a duplicate in the metrics slice: securityalerts.sync.skipped")
+						validatedMetrics["securityalerts.sync.skipped"] = true
+						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+						assert.Equal(t, "Time spans of a stream that could not be read: older than the API keeps (Trend Micro: 72 hours, after downtime), or more records sharing one millisecond than the API pages through.", mi.Description())
+						assert.Equal(t, "s", mi.Unit())
+						assert.True(t, mi.Sum().IsMonotonic())
+						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+						dp := mi.Sum().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+						assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+						sourceAttrVal, ok := dp.Attributes().Get("source")
+						assert.True(t, ok)
+						assert.Equal(t, "usm_anywhere", sourceAttrVal.Str())
+						streamAttrVal, ok := dp.Attributes().Get("stream")
+						assert.True(t, ok)
+						assert.Equal(t, "stream-val", streamAttrVal.Str())
+						skipReasonAttrVal, ok := dp.Attributes().Get("reason")
+						assert.True(t, ok)
+						assert.Equal(t, "horizon", skipReasonAttrVal.Str())
+					} else {
+						assert.False(t, validatedMetrics["securityalerts.sync.skipped"], "Found a duplicate in the metrics slice: securityalerts.sync.skipped")
+						validatedMetrics["securityalerts.sync.skipped"] = true
+						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+						assert.Equal(t, "Time spans of a stream that could not be read: older than the API keeps (Trend Micro: 72 hours, after downtime), or more records sharing one millisecond than the API pages through.", mi.Description())
+						assert.Equal(t, "s", mi.Unit())
+						assert.True(t, mi.Sum().IsMonotonic())
+						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+						dp := mi.Sum().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+						switch aggMap["securityalerts.sync.skipped"] {
+						case "sum":
+							assert.InDelta(t, float64(4), dp.DoubleValue(), 0.01)
+						case "avg":
+							assert.InDelta(t, float64(2), dp.DoubleValue(), 0.01)
+						case "min":
+							assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+						case "max":
+							assert.InDelta(t, float64(3), dp.DoubleValue(), 0.01)
+						}
+						_, ok := dp.Attributes().Get("source")
+						assert.False(t, ok)
+						_, ok = dp.Attributes().Get("stream")
+						assert.False(t, ok)
+						_, ok = dp.Attributes().Get("reason")
 						assert.False(t, ok)
 					}
 				}

@@ -1,0 +1,58 @@
+package engine
+
+// Late arrivals: time-window APIs show some records minutes after later ones became visible, so
+// the overlap window behind the watermark must be looked at again after they could have arrived.
+// Re-reading it at every poll costs about overlap/poll_interval times the requests of the new
+// data (11x at the defaults). Instead each stream earns an allowance of overlapShare requests for
+// every request its walks of new data make, and looks at the overlap only when the allowance
+// holds a request: at the defaults, one look every fourth poll of a quiet stream, every poll of a
+// busy one. Each look covers everything since the previous look's watermark minus the overlap,
+// so every record that arrives within the overlap of its time is still found, only later.
+// RangeStreams look by counting (one request for the whole span, a read only where the API holds
+// more than the checkpoint remembers); LinkStreams by starting their walk the overlap earlier,
+// charged for the requests that costs beyond a walk of new data.
+
+const (
+	// overlapShare is what looking at the overlap may cost, as a share of the requests of new
+	// data: a caught-up stream spends at most 1 + overlapShare times those.
+	overlapShare = 0.25
+	// overlapSaving caps the allowance, so that a long quiet spell does not pay for a long
+	// series of look-ups later.
+	overlapSaving = 2.0
+)
+
+// overlapBudget is a stream's allowance for looking at its overlap window, in requests.
+type overlapBudget struct {
+	allowance float64
+	// plainRequests is how many requests the last walk of new data only made: an earlier start
+	// costs what it takes beyond that.
+	plainRequests int
+}
+
+// newOverlapBudget starts with one look allowed, so that a stream checks its overlap soon after
+// the collector (re)starts.
+func newOverlapBudget() overlapBudget { return overlapBudget{allowance: 1, plainRequests: 1} }
+
+// due says whether the next look may start.
+func (b *overlapBudget) due() bool { return b.allowance >= 1 }
+
+// earned credits the requests of a walk of new data.
+func (b *overlapBudget) earned(requests int) {
+	b.allowance = min(b.allowance+overlapShare*float64(requests), overlapSaving)
+}
+
+// plainWalk records a walk of new data only, which both earns and sets what a walk costs.
+func (b *overlapBudget) plainWalk(requests int) {
+	b.plainRequests = max(requests, 1)
+	b.earned(requests)
+}
+
+// spent charges requests made only to look at the overlap.
+func (b *overlapBudget) spent(requests int) { b.allowance -= float64(requests) }
+
+// widenedWalk charges a walk that started the overlap early: what it took beyond a walk of new
+// data, while its new data still earns.
+func (b *overlapBudget) widenedWalk(requests int) {
+	b.earned(min(requests, b.plainRequests))
+	b.spent(max(requests-b.plainRequests, 0))
+}
