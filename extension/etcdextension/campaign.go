@@ -154,7 +154,7 @@ func (k *campaign) run(ctx context.Context) {
 		var retry <-chan time.Time
 		switch {
 		case desired:
-			if !k.lead(cctx) {
+			if failed := k.lead(cctx); failed {
 				retry = time.After(time.Second)
 			}
 			k.mu.Lock()

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 )
 
 // LeaderKey is the key of SetCallBackFuncs: the one lease a whole replica leads with.
@@ -47,6 +48,8 @@ type etcdExtension struct {
 	client *clientv3.Client
 	cancel context.CancelFunc
 	done   chan struct{}
+	// dialOptions are added to the etcd client's gRPC options: tests inject faults on the wire.
+	dialOptions []grpc.DialOption
 }
 
 func newExtension(cfg *Config, set extension.Settings) *etcdExtension {
@@ -80,6 +83,7 @@ func (e *etcdExtension) Start(ctx context.Context, _ component.Host) error {
 		TLS:         tlsCfg,
 		Username:    e.cfg.Username,
 		Password:    string(e.cfg.Password),
+		DialOptions: e.dialOptions,
 		// The client warns of every cancelled request, and campaigns are cancelled on every
 		// hand-over: the extension logs what matters itself.
 		Logger: e.log.Named("etcd-client").WithOptions(zap.IncreaseLevel(zap.ErrorLevel)),
