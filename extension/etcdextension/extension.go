@@ -73,6 +73,10 @@ func replicaName(set extension.Settings) string {
 // Start connects (without waiting for etcd to answer, unless authentication needs it) and
 // begins standing for the registered keys in the background.
 func (e *etcdExtension) Start(ctx context.Context, _ component.Host) error {
+	if plain := e.cfg.plaintextEndpoints(); len(plain) > 0 {
+		e.log.Warn("etcd is reached without TLS: checkpoints, ownership (and the password, if any) cross the network unencrypted; see docs/scaling.md for a TLS configuration",
+			zap.Strings("endpoints", plain))
+	}
 	tlsCfg, err := e.cfg.TLS.LoadTLSConfig(ctx)
 	if err != nil {
 		return err
