@@ -112,6 +112,7 @@ func (c *CiscoGTAConfig) streams(ctx context.Context, r *securityReceiver, host 
 	if err != nil {
 		return nil, err
 	}
+	warnIfPlainHTTP(r.set.Logger, ciscogta.Source, "token_url", c.TokenURL)
 	// The tenant is the customer id, not the API host.
 	if c.CustomerID != "" {
 		r.telemetry.setTenant(ciscogta.Source, c.CustomerID)

@@ -265,6 +265,7 @@ receivers:
     initial_lookback: 24h
     storage: etcd
     leader_elector: etcd
+    send_instance_id: true   # the simulator tells the replicas apart by it
     retry_on_failure:
       enabled: true
       initial_interval: 50ms
