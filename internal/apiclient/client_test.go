@@ -808,9 +808,9 @@ func TestReadBodyCopiesOutOfItsPooledBuffer(t *testing.T) {
 func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://user:pass@tenant.example.test/api?token=x": "https://tenant.example.test/api",
-		"http://127.0.0.1:8080":                            "http://127.0.0.1:8080",
-		"::not a url":                                      "::not a url",
-		"::not a url@user:pass":                            "(an unparsable URL)",
+		"http://127.0.0.1:8080":                             "http://127.0.0.1:8080",
+		"::not a url":                                       "::not a url",
+		"::not a url@user:pass":                             "(an unparsable URL)",
 	} {
 		assert.Equal(t, want, Redact(in), in)
 	}

@@ -295,4 +295,3 @@ func TestErrorsWithoutHTTPAnswerPassThrough(t *testing.T) {
 	err := classify(context.DeadlineExceeded, NewQuota(1, 1))
 	assert.True(t, errors.Is(err, context.DeadlineExceeded))
 }
-
