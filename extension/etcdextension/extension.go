@@ -44,6 +44,7 @@ type etcdExtension struct {
 	cfg     *Config
 	log     *zap.Logger
 	elector *elector
+	budgets *budgets
 
 	client *clientv3.Client
 	cancel context.CancelFunc
@@ -53,10 +54,12 @@ type etcdExtension struct {
 }
 
 func newExtension(cfg *Config, set extension.Settings) *etcdExtension {
+	budgets := newBudgets(cfg.KeyPrefix+"budget/", cfg.RequestTimeout, set.Logger)
 	return &etcdExtension{
 		cfg:     cfg,
 		log:     set.Logger,
-		elector: newElector(cfg.KeyPrefix+"election/", replicaName(set), cfg.SessionTTL, cfg.RequestTimeout, set.Logger),
+		budgets: budgets,
+		elector: newElector(cfg.KeyPrefix+"election/", replicaName(set), cfg.SessionTTL, cfg.RequestTimeout, budgets, set.Logger),
 	}
 }
 
@@ -144,4 +147,14 @@ func (e *etcdExtension) SetCallBackFuncsForKey(key string, onStartLeading func(c
 
 func (e *etcdExtension) SetCallBackFuncs(onStartLeading func(context.Context), onStopLeading func()) {
 	e.elector.register(LeaderKey, onStartLeading, onStopLeading)
+}
+
+// ShareBudget takes part in budget, until withdraw is called: at most limit requests per window
+// for all replicas together, shared in proportion to how many of keys (keys registered with
+// SetCallBackFuncsForKey) each replica leads. apply is told this replica's share, in requests
+// per window, whenever it changes: 0 at first and whenever the session is lost, and it must
+// send at most that many in any window from the moment it is told. docs/scaling.md explains
+// how the shares move without the group ever exceeding the limit.
+func (e *etcdExtension) ShareBudget(budget string, limit float64, window time.Duration, keys []string, apply func(share float64)) (withdraw func()) {
+	return e.budgets.register(budget, limit, window, keys, apply)
 }
