@@ -45,6 +45,7 @@ type etcdExtension struct {
 	log     *zap.Logger
 	elector *elector
 	budgets *budgets
+	grants  *grants
 
 	client *clientv3.Client
 	cancel context.CancelFunc
@@ -59,6 +60,7 @@ func newExtension(cfg *Config, set extension.Settings) *etcdExtension {
 		cfg:     cfg,
 		log:     set.Logger,
 		budgets: budgets,
+		grants:  newGrants(cfg.KeyPrefix+"budget/", cfg.RequestTimeout),
 		elector: newElector(cfg.KeyPrefix+"election/", replicaName(set), cfg.SessionTTL, cfg.RequestTimeout, budgets, set.Logger),
 	}
 }
@@ -157,4 +159,21 @@ func (e *etcdExtension) SetCallBackFuncs(onStartLeading func(context.Context), o
 // how the shares move without the group ever exceeding the limit.
 func (e *etcdExtension) ShareBudget(budget string, limit float64, window time.Duration, keys []string, apply func(share float64)) (withdraw func()) {
 	return e.budgets.register(budget, limit, window, keys, apply)
+}
+
+// ReserveGrants takes up to n of budget's grants for this replica, within limit per window (a
+// rolling one, such as Trend's day) for all replicas together, and says by when they must be
+// sent. While the window is full it takes none: try again later.
+func (e *etcdExtension) ReserveGrants(ctx context.Context, budget string, limit int, window time.Duration, n int) (int, time.Time, error) {
+	return e.grants.reserve(ctx, e.client, budget, limit, window, n)
+}
+
+// ReturnGrants gives back n grants this replica reserved and will not send.
+func (e *etcdExtension) ReturnGrants(ctx context.Context, budget string, n int) error {
+	return e.grants.giveBack(ctx, e.client, budget, n)
+}
+
+// GrantsUsed is how many of budget's grants all replicas together hold within its window.
+func (e *etcdExtension) GrantsUsed(ctx context.Context, budget string) (int, error) {
+	return e.grants.used(ctx, e.client, budget)
 }
