@@ -13,7 +13,6 @@ import (
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.uber.org/zap"
-	"golang.org/x/time/rate"
 
 	"github.com/securityalerts/securityalerts/internal/apiclient"
 	"github.com/securityalerts/securityalerts/internal/engine"
@@ -155,7 +154,8 @@ func (s USMCentralStreamConfig) find(kind string) map[string][]string {
 }
 
 func (c *USMCentralConfig) streams(ctx context.Context, r *securityReceiver, host component.Host) ([]engine.Stream, error) {
-	api, err := r.apiClient(ctx, host, usmcentral.Source, c.ClientConfig, rate.NewLimiter(rate.Limit(c.RequestsPerSecond), 1),
+	budget, limiter := r.rateBudget(c.RequestsPerSecond, usmcentral.Source, c.Endpoint, c.ClientID)
+	api, err := r.apiClient(ctx, host, usmcentral.Source, c.ClientConfig, limiter,
 		func(hc *http.Client) apiclient.Credentials {
 			return apiclient.NewClientCredentials(hc, c.Endpoint+usmcentral.TokenPath, c.ClientID, string(c.ClientSecret), time.Minute)
 		})
@@ -186,6 +186,7 @@ func (c *USMCentralConfig) streams(ctx context.Context, r *securityReceiver, hos
 		Events:       usmcentral.StreamConfig{Enabled: c.Events.Enabled, Path: c.Events.Path, Find: c.Events.find("event")},
 		DirectEvents: c.Deployments.USMAnywhere.names(),
 	})
+	budget.spentBy(streams, usmcentral.Source)
 	for _, name := range c.Deployments.USMAnywhere.names() {
 		direct := c.Deployments.USMAnywhere[name]
 		streams = append(streams, direct.streams(r, host, dir, name, c.Deployments.AllowedHosts)...)

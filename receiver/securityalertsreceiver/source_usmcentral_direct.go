@@ -1,6 +1,7 @@
 package securityalertsreceiver
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,7 +17,6 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/confmap"
 	"go.uber.org/zap"
-	"golang.org/x/time/rate"
 
 	"github.com/securityalerts/securityalerts/internal/apiclient"
 	"github.com/securityalerts/securityalerts/internal/engine"
@@ -80,7 +80,8 @@ func (d *USMCentralDirectConfig) validate(key string) error {
 // client is built on the first poll: the default endpoint needs the console's deployment list,
 // and is used only if allowedHosts allow the host it names; the endpoint is logged once.
 func (d *USMCentralDirectConfig) streams(r *securityReceiver, host component.Host, dir *usmcentral.Directory, name string, allowedHosts []string) []engine.Stream {
-	limiter := rate.NewLimiter(rate.Limit(d.RequestsPerSecond), 1)
+	// The deployment's own API client: its limit is that client's, on the deployment's tenant.
+	budget, limiter := r.rateBudget(d.RequestsPerSecond, usmanywhere.Source, cmp.Or(d.Endpoint, "usm_central deployment "+name), d.ClientID)
 	var (
 		mu     sync.Mutex
 		api    *apiclient.Client
@@ -117,12 +118,14 @@ func (d *USMCentralDirectConfig) streams(r *securityReceiver, host component.Hos
 		return api, tenant, nil
 	}
 	filters, _ := filterValues("", d.Events.Filters, usmanywhere.ReservedParams)
-	return usmanywhere.NewConnectedStreams(connect, usmanywhere.Config{
+	streams := usmanywhere.NewConnectedStreams(connect, usmanywhere.Config{
 		PageSize:     d.PageSize,
 		Events:       usmanywhere.StreamConfig{Enabled: true, Filters: filters},
 		Source:       usmcentral.Source,
 		StreamPrefix: usmcentral.Source + "/" + name + "/",
 	})
+	budget.spentBy(streams)
+	return streams
 }
 
 // validHostPattern accepts a host name or host:port, or "*." and a domain: no scheme, user info,
