@@ -44,7 +44,7 @@ func TestSharedRateHoldsWaitersAtTheRateInForce(t *testing.T) {
 	require.Eventually(t, func() bool { return sent.Load() >= 1 }, 5*time.Second, time.Millisecond)
 	s.set(0)
 	before := sent.Load()
-	time.Sleep(time.Second) // at the old rate, all four others would have gone by now
+	time.Sleep(time.Second)                                                                // at the old rate, all four others would have gone by now
 	assert.LessOrEqual(t, sent.Load(), before+1, "waiters went after the share fell to 0") // one may have been taking its token
 	s.set(100)
 	wg.Wait()
