@@ -330,6 +330,8 @@ func (st *budgetSession) stepOne(ctx context.Context, p *participant, leaders ma
 	target := apportion(limit, weights)[sd.key]
 	grant := func(share float64) {
 		if share != sd.applied {
+			st.log.Info("This replica's share of a request budget changed", zap.String("budget", p.budget), zap.Float64("share", share), zap.Float64("was", sd.applied),
+				zap.Int("weight", weight), zap.Float64("target", target))
 			sd.applied = share
 			p.apply(share)
 		}

@@ -58,15 +58,20 @@ func (b *requestBudget) spentBy(streams []engine.Stream, probesOf ...string) {
 	}
 }
 
+// sharedSecond is the window of a shared rate: a second, and a margin. The vendor counts the
+// requests as they arrive, and a group sending exactly its rate would see any delay of one
+// request put it next to the next second's (Trend's minute has its margin for the same reason).
+const sharedSecond = time.Second + 20*time.Millisecond
+
 // rateBudget returns the budget of a credential allowed perSecond requests a second, and the
 // limiter its client waits on: alone, a token bucket of that rate (burst 1); shared, this
-// replica's share of it, in whole requests a second wherever the rate allows.
+// replica's share of it, in whole requests per sharedSecond wherever the rate allows.
 func (r *securityReceiver) rateBudget(perSecond float64, credential ...string) (*requestBudget, apiclient.Limiter) {
 	if r.sharing == nil {
 		return &requestBudget{}, rate.NewLimiter(rate.Limit(perSecond), 1)
 	}
-	limiter := newSharedRate()
-	b := &requestBudget{key: credentialKey(credential...), limit: perSecond, window: time.Second, apply: limiter.set}
+	limiter := newSharedRate(sharedSecond)
+	b := &requestBudget{key: credentialKey(credential...), limit: perSecond, window: sharedSecond, apply: limiter.set}
 	r.budgets = append(r.budgets, b)
 	return b, limiter
 }
@@ -87,22 +92,23 @@ func (r *securityReceiver) shareBudgets() {
 // goes at the rate in force when it goes: a rate.Limiter's Wait books each waiter's slot at the
 // rate of the moment it arrived, and a lowered share would let booked slots go at the old rate.
 type sharedRate struct {
-	turn chan struct{} // capacity 1: held by the waiter at the bucket
+	turn   chan struct{} // capacity 1: held by the waiter at the bucket
+	window time.Duration // a share is requests per window
 
 	mu      sync.Mutex
 	bucket  *rate.Limiter
 	changed chan struct{} // closed, and replaced, when the rate changes
 }
 
-func newSharedRate() *sharedRate {
-	return &sharedRate{turn: make(chan struct{}, 1), bucket: rate.NewLimiter(0, 1), changed: make(chan struct{})}
+func newSharedRate(window time.Duration) *sharedRate {
+	return &sharedRate{turn: make(chan struct{}, 1), window: window, bucket: rate.NewLimiter(0, 1), changed: make(chan struct{})}
 }
 
-// set makes the rate perSecond; 0 lets nothing through.
-func (s *sharedRate) set(perSecond float64) {
+// set makes the rate share requests per window; 0 lets nothing through.
+func (s *sharedRate) set(share float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.bucket.SetLimit(rate.Limit(perSecond))
+	s.bucket.SetLimit(rate.Limit(share / s.window.Seconds()))
 	close(s.changed)
 	s.changed = make(chan struct{})
 }

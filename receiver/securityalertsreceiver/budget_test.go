@@ -23,7 +23,7 @@ import (
 // Nothing goes without a share, and a lowered share holds every waiter at once: none had its
 // slot booked ahead at the rate that was (as rate.Limiter's Wait would book them).
 func TestSharedRateHoldsWaitersAtTheRateInForce(t *testing.T) {
-	s := newSharedRate()
+	s := newSharedRate(time.Second)
 	var sent atomic.Int32
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -52,7 +52,7 @@ func TestSharedRateHoldsWaitersAtTheRateInForce(t *testing.T) {
 }
 
 func TestSharedRateWaitEndsWithItsContext(t *testing.T) {
-	s := newSharedRate()
+	s := newSharedRate(time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	require.ErrorIs(t, s.Wait(ctx), context.DeadlineExceeded)
@@ -151,7 +151,7 @@ func TestRateBudgetIsSharedThroughTheElector(t *testing.T) {
 	require.NotNil(t, b, "the budget is not named by the credential")
 	assert.NotContains(t, key, simClientID)
 	assert.InDelta(t, 50.0, b.limit, 0)
-	assert.Equal(t, time.Second, b.window)
+	assert.Equal(t, sharedSecond, b.window)
 	assert.ElementsMatch(t, []string{"securityalerts/usm_anywhere/alarms", "securityalerts/usm_anywhere/events", "securityalerts/usm_anywhere/gauges"}, b.keys)
 
 	end := elector.lead("securityalerts/usm_anywhere/alarms")
