@@ -143,3 +143,17 @@ func values(m map[string]float64) []float64 {
 	}
 	return out
 }
+
+// The receiver finds the budget interfaces on its leader_elector through interfaces of its own
+// (it does not import this package); these are their copies, so that a change of signature here
+// fails here.
+var (
+	_ interface {
+		ShareBudget(budget string, limit float64, window time.Duration, keys []string, apply func(share float64)) (withdraw func())
+	} = (*etcdExtension)(nil)
+	_ interface {
+		ReserveGrants(ctx context.Context, budget string, limit int, window time.Duration, n int) (granted int, spendBy time.Time, err error)
+		ReturnGrants(ctx context.Context, budget string, n int) error
+		GrantsUsed(ctx context.Context, budget string) (int, error)
+	} = (*etcdExtension)(nil)
+)

@@ -129,10 +129,7 @@ func (k *campaign) update(desired, queued bool) {
 		k.stop()
 	}
 	if desired || queued {
-		select {
-		case k.poke <- struct{}{}:
-		default:
-		}
+		signal(k.poke)
 	}
 }
 

@@ -71,9 +71,12 @@ func (e *elector) register(key string, onStart func(context.Context), onStop fun
 	}
 }
 
-func (e *elector) poke() {
+func (e *elector) poke() { signal(e.changed) }
+
+// signal wakes whoever waits on ch, a channel of capacity 1; a wake-up already pending is enough.
+func signal(ch chan<- struct{}) {
 	select {
-	case e.changed <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }

@@ -248,50 +248,61 @@ func mustQuery(t *testing.T, raw string) url.Values {
 	return q
 }
 
-// writeScalingConfig is one replica's configuration: the etcd extension as both the storage
-// and the leader elector, the exporter without a queue so that a checkpoint is stored only
-// once the backend has the records (a killed replica's queue would die with it).
+// writeScalingConfig is one replica's configuration: the exporter without a queue, so that a
+// checkpoint is stored only once the backend has the records (a killed replica's queue would die
+// with it).
 func writeScalingConfig(t *testing.T, replica, etcdURL, simURL, sinkURL string) string {
+	t.Helper()
+	return writeReplicaConfig(t, replica, etcdURL, fmt.Sprintf(`
+    usm_anywhere:
+      endpoint: %[1]s
+      client_id: sim-client
+      client_secret: sim-secret
+      alarms:
+        enabled: true
+        filters: {priority_label: [%[2]s]}
+      events:
+        enabled: true
+        filters: {plugin: [%[3]s]}
+      page_size: %[4]d
+      requests_per_second: 30
+exporters:
+  otlp_http:
+    endpoint: %[5]s
+    sending_queue:
+      enabled: false
+    retry_on_failure:
+      enabled: true
+      initial_interval: 100ms
+      max_interval: 1s`, simURL, quoted(alarmLabels), quoted(eventPlugins), scalingPageSize, sinkURL), `
+    logs:
+      receivers: [securityalerts]
+      exporters: [otlp_http]`)
+}
+
+// writeReplicaConfig is one replica's configuration around its sources and exporters: the etcd
+// extension as both the storage and the leader elector, polls every second, the replica's name
+// as its service.instance.id, sent to the simulator (which tells the replicas apart by it).
+func writeReplicaConfig(t *testing.T, replica, etcdURL, sourcesAndExporters, pipelines string) string {
 	t.Helper()
 	config := fmt.Sprintf(`
 extensions:
   etcd:
     endpoints: [%[2]s]
     key_prefix: /e2e/
-    session_ttl: %[6]s
+    session_ttl: %[3]s
 receivers:
   securityalerts:
     poll_interval: 1s
     initial_lookback: 24h
     storage: etcd
     leader_elector: etcd
-    send_instance_id: true   # the simulator tells the replicas apart by it
+    send_instance_id: true
     retry_on_failure:
       enabled: true
       initial_interval: 50ms
       max_interval: 500ms
-      max_elapsed_time: 0
-    usm_anywhere:
-      endpoint: %[3]s
-      client_id: sim-client
-      client_secret: sim-secret
-      alarms:
-        enabled: true
-        filters: {priority_label: [%[7]s]}
-      events:
-        enabled: true
-        filters: {plugin: [%[8]s]}
-      page_size: %[5]d
-      requests_per_second: 30
-exporters:
-  otlp_http:
-    endpoint: %[4]s
-    sending_queue:
-      enabled: false
-    retry_on_failure:
-      enabled: true
-      initial_interval: 100ms
-      max_interval: 1s
+      max_elapsed_time: 0%[4]s
 service:
   extensions: [etcd]
   telemetry:
@@ -299,11 +310,8 @@ service:
       service.instance.id: %[1]s
     metrics:
       level: none
-  pipelines:
-    logs:
-      receivers: [securityalerts]
-      exporters: [otlp_http]
-`, replica, etcdURL, simURL, sinkURL, scalingPageSize, sessionTTL, quoted(alarmLabels), quoted(eventPlugins))
+  pipelines:%[5]s
+`, replica, etcdURL, sessionTTL, sourcesAndExporters, pipelines)
 	path := filepath.Join(t.TempDir(), replica+".yaml")
 	require.NoError(t, os.WriteFile(path, []byte(config), 0o600))
 	return path
