@@ -73,7 +73,10 @@ func TestScalingOverReplicasWithEtcd(t *testing.T) {
 		owners = currentOwners(sim.Requests())
 		return len(owners) == len(alarmLabels)+len(eventPlugins) && len(ownedBy(owners)) == replicas
 	})
-	time.Sleep(2 * time.Second) // a few polls by the settled owners, so that checkpoints are stored
+	// Every stream through its backlog (the replicas share one client's 30 a second), so that the
+	// checkpoints a new owner must resume from are recent ones.
+	waitFor(t, 60*time.Second, "every stream caught up", func() bool { return caughtUp(t, sim.Requests(), time.Now().Add(-time.Hour)) })
+	time.Sleep(time.Second) // a few polls by the settled owners
 	owners = currentOwners(sim.Requests())
 	t.Logf("owners before the kill: %v", ownedBy(owners))
 	require.Len(t, ownedBy(owners), replicas, "streams are not spread over the replicas")
@@ -199,6 +202,23 @@ func currentOwners(requests []simulator.Request) map[string]string {
 		}
 	}
 	return owners
+}
+
+// caughtUp says whether every stream's latest request reads from after since.
+func caughtUp(t *testing.T, requests []simulator.Request, since time.Time) bool {
+	latest := map[string]simulator.Request{}
+	for _, r := range requests {
+		if s := streamOf(r); s != "" {
+			latest[s] = r
+		}
+	}
+	for _, r := range latest {
+		gte, err := strconv.ParseInt(mustQuery(t, r.Query).Get("timestamp_occured_gte"), 10, 64)
+		if err != nil || gte < since.UnixMilli() {
+			return false
+		}
+	}
+	return len(latest) == len(alarmLabels)+len(eventPlugins)
 }
 
 func ownedBy(owners map[string]string) map[string][]string {
