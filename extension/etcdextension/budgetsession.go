@@ -44,7 +44,7 @@ type standing struct {
 }
 
 func (b *budgets) serve(ctx context.Context, s *session) {
-	st := &budgetSession{budgets: b, s: s, me: member(s), views: map[string]*budgetView{}, mine: map[*participant]*standing{}}
+	st := &budgetSession{budgets: b, s: s, me: member(s), since: time.Now(), views: map[string]*budgetView{}, mine: map[*participant]*standing{}}
 	defer st.stopAll()
 	var wch clientv3.WatchChan
 	for {
@@ -115,7 +115,9 @@ func (st *budgetSession) apply(kv *mvccpb.KeyValue, deleted bool) {
 	} else {
 		delete(v.claims, key)
 	}
-	if had && now.Share < old.Share && !st.isMine(key) {
+	// Held for this replica's own participants too: two receivers with one credential in one
+	// process have limiters of their own.
+	if had && now.Share < old.Share {
 		window := max(old.Window, now.Window)
 		v.holds = append(v.holds, hold{amount: old.Share - now.Share, until: time.Now().Add(time.Duration(window * float64(time.Second)))})
 	}
@@ -128,10 +130,6 @@ func (st *budgetSession) budgetOf(key string) (string, bool) {
 		return "", false
 	}
 	return parts[0], true
-}
-
-func (st *budgetSession) isMine(key string) bool {
-	return strings.HasPrefix(key[strings.LastIndex(key, "/")+1:], st.me+".")
 }
 
 func (st *budgetSession) view(budget string) *budgetView {
