@@ -34,6 +34,15 @@ func (k *keyState) leader() string {
 	return head
 }
 
+// leaders maps every key etcd shows to the member leading it ("" while none does).
+func leaders(keys map[string]*keyState) map[string]string {
+	out := make(map[string]string, len(keys))
+	for name, k := range keys {
+		out[name] = k.leader()
+	}
+	return out
+}
+
 // assign decides which member should own each key, from nothing but what every replica sees in
 // etcd, so that all replicas reach the same answer without talking to each other. Each member
 // gets an equal share of the keys (some one more): first, current leaders keep their keys up to

@@ -129,10 +129,7 @@ func (k *campaign) update(desired, queued bool) {
 		k.stop()
 	}
 	if desired || queued {
-		select {
-		case k.poke <- struct{}{}:
-		default:
-		}
+		signal(k.poke)
 	}
 }
 
@@ -154,7 +151,7 @@ func (k *campaign) run(ctx context.Context) {
 		var retry <-chan time.Time
 		switch {
 		case desired:
-			if !k.lead(cctx) {
+			if failed := k.lead(cctx); failed {
 				retry = time.After(time.Second)
 			}
 			k.mu.Lock()

@@ -31,6 +31,9 @@ type Config struct {
 	// Username and Password authenticate to an etcd cluster with auth enabled.
 	Username string              `mapstructure:"username"`
 	Password configopaque.String `mapstructure:"password"`
+	// AllowPlaintextPassword sends the password to endpoints that are not loopback without
+	// TLS: the user says the network between the collector and etcd is trusted.
+	AllowPlaintextPassword bool `mapstructure:"allow_plaintext_password"`
 }
 
 // minSessionTTL is etcd's smallest lease with its default heartbeat and election timeout
@@ -54,7 +57,9 @@ var (
 	errWholeSecond = fmt.Errorf("must be whole seconds (etcd leases are) and at least %s", minSessionTTL)
 	errEndpoint    = errors.New("must be host:port or an http:// or https:// URL with a host")
 	errHTTPS       = errors.New("an https:// endpoint needs tls.insecure: false")
+	errHTTP        = errors.New("an http:// endpoint is never encrypted, whatever tls says: use https:// (or host:port) with tls")
 	errPassword    = errors.New("must be set together with username")
+	errPlaintext   = errors.New("would cross the network in clear text: use https:// endpoints with tls, or set allow_plaintext_password: true")
 )
 
 func keyErr(key string, err error) error { return fmt.Errorf("%s: %w", key, err) }
@@ -70,10 +75,15 @@ func (c *Config) Validate() error {
 		key := fmt.Sprintf("endpoints[%d]", i)
 		switch {
 		case err != nil:
-			errs = append(errs, fmt.Errorf("%s: %q %w", key, ep, errEndpoint))
+			errs = append(errs, fmt.Errorf("%s: %q %w", key, redact(ep), errEndpoint))
 		case u.Scheme == "https" && c.TLS.Insecure:
 			errs = append(errs, keyErr(key, errHTTPS))
+		case u.Scheme == "http" && !c.TLS.Insecure:
+			errs = append(errs, keyErr(key, errHTTP))
 		}
+	}
+	if c.Password != "" && !c.AllowPlaintextPassword && len(c.plaintextEndpoints()) > 0 {
+		errs = append(errs, fmt.Errorf("password: sent to %s %w", strings.Join(c.plaintextEndpoints(), ", "), errPlaintext))
 	}
 	if c.KeyPrefix == "" {
 		errs = append(errs, keyErr("key_prefix", errMissing))
@@ -96,13 +106,14 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// endpointURL parses an endpoint as the etcd client does: a URL, or a bare host:port.
+// endpointURL parses an endpoint as the etcd client does: a URL, or a bare host:port (whose
+// scheme is left empty: the client encrypts it exactly when tls is set).
 func endpointURL(ep string) (*url.URL, error) {
 	if !strings.Contains(ep, "://") {
 		if _, _, err := net.SplitHostPort(ep); err != nil {
 			return nil, err
 		}
-		return &url.URL{Scheme: "http", Host: ep}, nil
+		return &url.URL{Host: ep}, nil
 	}
 	u, err := url.Parse(ep)
 	if err != nil {
@@ -112,4 +123,42 @@ func endpointURL(ep string) (*url.URL, error) {
 		return nil, errEndpoint
 	}
 	return u, nil
+}
+
+// plaintextEndpoints are the endpoints (redacted) reached without TLS across a network: the
+// etcd client never encrypts an http:// endpoint, and a bare host:port only with tls set.
+// Loopback is not a network anyone else can read.
+func (c *Config) plaintextEndpoints() []string {
+	var out []string
+	for _, ep := range c.Endpoints {
+		u, err := endpointURL(ep)
+		if err != nil || u.Scheme == "https" || (u.Scheme == "" && !c.TLS.Insecure) || isLoopback(u.Hostname()) {
+			continue
+		}
+		out = append(out, redact(ep))
+	}
+	return out
+}
+
+func isLoopback(host string) bool {
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback()
+	}
+	return host == "localhost"
+}
+
+// redact drops the user info of an endpoint, for messages and logs.
+func redact(ep string) string {
+	scheme, rest, found := strings.Cut(ep, "://")
+	if !found {
+		scheme, rest = "", ep
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	if i := strings.LastIndex(host, "@"); i >= 0 {
+		rest = rest[i+1:]
+	}
+	if !found {
+		return rest
+	}
+	return scheme + "://" + rest
 }

@@ -30,14 +30,17 @@ type elector struct {
 	timeout time.Duration
 	log     *zap.Logger
 
+	// budgets are shared in the elector's sessions, weighted by the keys each replica leads.
+	budgets *budgets
+
 	mu         sync.Mutex
 	candidates map[string]*candidate
 	changed    chan struct{} // capacity 1: candidates added or withdrawn
 }
 
-func newElector(prefix, name string, ttl, timeout time.Duration, log *zap.Logger) *elector {
+func newElector(prefix, name string, ttl, timeout time.Duration, budgets *budgets, log *zap.Logger) *elector {
 	return &elector{
-		prefix: prefix, name: name, ttl: ttl, timeout: timeout, log: log,
+		prefix: prefix, name: name, ttl: ttl, timeout: timeout, log: log, budgets: budgets,
 		candidates: map[string]*candidate{}, changed: make(chan struct{}, 1),
 	}
 }
@@ -68,9 +71,12 @@ func (e *elector) register(key string, onStart func(context.Context), onStop fun
 	}
 }
 
-func (e *elector) poke() {
+func (e *elector) poke() { signal(e.changed) }
+
+// signal wakes whoever waits on ch, a channel of capacity 1; a wake-up already pending is enough.
+func signal(ch chan<- struct{}) {
 	select {
-	case e.changed <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }
@@ -113,6 +119,8 @@ func (e *elector) serve(s *session) error {
 			k.end()
 		}
 	}()
+	// Deferred after the terms' end, so run before it: the budgets stop sending first.
+	defer e.budgets.start(s)()
 	keys, wch, err := e.watch(s, nil)
 	if err != nil {
 		return err
@@ -125,6 +133,7 @@ func (e *elector) serve(s *session) error {
 		for key, k := range running {
 			k.update(owners[escape(key)] == me, keys[escape(key)].queued(me))
 		}
+		e.budgets.observe(leaders(keys))
 		select {
 		case <-s.ctx.Done():
 			return nil

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 )
 
 // LeaderKey is the key of SetCallBackFuncs: the one lease a whole replica leads with.
@@ -43,17 +44,24 @@ type etcdExtension struct {
 	cfg     *Config
 	log     *zap.Logger
 	elector *elector
+	budgets *budgets
+	grants  *grants
 
 	client *clientv3.Client
 	cancel context.CancelFunc
 	done   chan struct{}
+	// dialOptions are added to the etcd client's gRPC options: tests inject faults on the wire.
+	dialOptions []grpc.DialOption
 }
 
 func newExtension(cfg *Config, set extension.Settings) *etcdExtension {
+	budgets := newBudgets(cfg.KeyPrefix+"budget/", cfg.RequestTimeout, set.Logger)
 	return &etcdExtension{
 		cfg:     cfg,
 		log:     set.Logger,
-		elector: newElector(cfg.KeyPrefix+"election/", replicaName(set), cfg.SessionTTL, cfg.RequestTimeout, set.Logger),
+		budgets: budgets,
+		grants:  newGrants(cfg.KeyPrefix+"budget/", cfg.RequestTimeout),
+		elector: newElector(cfg.KeyPrefix+"election/", replicaName(set), cfg.SessionTTL, cfg.RequestTimeout, budgets, set.Logger),
 	}
 }
 
@@ -70,6 +78,10 @@ func replicaName(set extension.Settings) string {
 // Start connects (without waiting for etcd to answer, unless authentication needs it) and
 // begins standing for the registered keys in the background.
 func (e *etcdExtension) Start(ctx context.Context, _ component.Host) error {
+	if plain := e.cfg.plaintextEndpoints(); len(plain) > 0 {
+		e.log.Warn("etcd is reached without TLS: checkpoints, ownership (and the password, if any) cross the network unencrypted; see docs/scaling.md for a TLS configuration",
+			zap.Strings("endpoints", plain))
+	}
 	tlsCfg, err := e.cfg.TLS.LoadTLSConfig(ctx)
 	if err != nil {
 		return err
@@ -80,6 +92,7 @@ func (e *etcdExtension) Start(ctx context.Context, _ component.Host) error {
 		TLS:         tlsCfg,
 		Username:    e.cfg.Username,
 		Password:    string(e.cfg.Password),
+		DialOptions: e.dialOptions,
 		// The client warns of every cancelled request, and campaigns are cancelled on every
 		// hand-over: the extension logs what matters itself.
 		Logger: e.log.Named("etcd-client").WithOptions(zap.IncreaseLevel(zap.ErrorLevel)),
@@ -147,4 +160,31 @@ func (e *etcdExtension) SetCallBackFuncsForKey(key string, onStartLeading func(c
 
 func (e *etcdExtension) SetCallBackFuncs(onStartLeading func(context.Context), onStopLeading func()) {
 	e.elector.register(LeaderKey, onStartLeading, onStopLeading)
+}
+
+// ShareBudget takes part in budget, until withdraw is called: at most limit requests per window
+// for all replicas together, shared in proportion to how many of keys (keys registered with
+// SetCallBackFuncsForKey) each replica leads. apply is told this replica's share, in requests
+// per window, whenever it changes: 0 at first and whenever the session is lost, and it must
+// send at most that many in any window from the moment it is told. docs/scaling.md explains
+// how the shares move without the group ever exceeding the limit.
+func (e *etcdExtension) ShareBudget(budget string, limit float64, window time.Duration, keys []string, apply func(share float64)) (withdraw func()) {
+	return e.budgets.register(budget, limit, window, keys, apply)
+}
+
+// ReserveGrants takes up to n of budget's grants for this replica, within limit per window (a
+// rolling one, such as Trend's day) for all replicas together, and says by when they must be
+// sent. While the window is full it takes none: try again later.
+func (e *etcdExtension) ReserveGrants(ctx context.Context, budget string, limit int, window time.Duration, n int) (int, time.Time, error) {
+	return e.grants.reserve(ctx, e.client, budget, limit, window, n)
+}
+
+// ReturnGrants gives back n grants this replica reserved and will not send.
+func (e *etcdExtension) ReturnGrants(ctx context.Context, budget string, n int) error {
+	return e.grants.giveBack(ctx, e.client, budget, n)
+}
+
+// GrantsUsed is how many of budget's grants all replicas together hold within its window.
+func (e *etcdExtension) GrantsUsed(ctx context.Context, budget string) (int, error) {
+	return e.grants.used(ctx, e.client, budget)
 }

@@ -12,12 +12,13 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"google.golang.org/grpc"
 
 	"github.com/securityalerts/securityalerts/extension/etcdextension/etcdtest"
 )
 
 // startReplica runs one extension, as one collector would, against the etcd at endpoint.
-func startReplica(t *testing.T, endpoint, name string, ttl time.Duration) *etcdExtension {
+func startReplica(t *testing.T, endpoint, name string, ttl time.Duration, dialOptions ...grpc.DialOption) *etcdExtension {
 	t.Helper()
 	cfg := createDefaultConfig()
 	cfg.Endpoints = []string{endpoint}
@@ -29,8 +30,9 @@ func startReplica(t *testing.T, endpoint, name string, ttl time.Duration) *etcdE
 	set.Resource.Attributes().PutStr("service.instance.id", name)
 	ext, err := NewFactory().Create(context.Background(), set, cfg)
 	require.NoError(t, err)
-	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
 	e := ext.(*etcdExtension)
+	e.dialOptions = dialOptions
+	require.NoError(t, e.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { assert.NoError(t, e.Shutdown(context.Background())) })
 	return e
 }

@@ -60,7 +60,7 @@ type Client struct {
 func New(o Options) (*Client, error) {
 	base, err := url.Parse(strings.TrimRight(o.Endpoint, "/"))
 	if err != nil || base.Host == "" || (base.Scheme != "http" && base.Scheme != "https") {
-		return nil, fmt.Errorf("endpoint %q is not an http(s) URL", o.Endpoint)
+		return nil, fmt.Errorf("endpoint %q is not an http(s) URL", Redact(o.Endpoint))
 	}
 	hc := o.HTTPClient
 	if hc == nil {
@@ -225,6 +225,18 @@ func hostPort(u *url.URL) string {
 func redact(u *url.URL) string {
 	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
 	return r.String()
+}
+
+// Redact is redact for a URL as configured or received; one that does not parse is kept only
+// if it cannot hold user info.
+func Redact(rawURL string) string {
+	if u, err := url.Parse(rawURL); err == nil {
+		return redact(u)
+	}
+	if strings.Contains(rawURL, "@") {
+		return "(an unparsable URL)"
+	}
+	return rawURL
 }
 
 // stripURL drops the *url.Error wrapper, whose message repeats the full URL with its query.

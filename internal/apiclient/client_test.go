@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/stretchr/testify/assert"
@@ -802,4 +803,29 @@ func TestReadBodyCopiesOutOfItsPooledBuffer(t *testing.T) {
 	capped, err := readBody(strings.NewReader("0123456789"), 4)
 	require.NoError(t, err)
 	assert.Equal(t, "0123", string(capped))
+}
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://user:pass@tenant.example.test/api?token=x": "https://tenant.example.test/api",
+		"http://127.0.0.1:8080":                             "http://127.0.0.1:8080",
+		"::not a url":                                       "::not a url",
+		"::not a url@user:pass":                             "(an unparsable URL)",
+	} {
+		assert.Equal(t, want, Redact(in), in)
+	}
+}
+
+func TestNewDoesNotRepeatUserInfo(t *testing.T) {
+	_, err := New(Options{Endpoint: "ftp://user:s3cr3t@example.test"})
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "s3cr3t")
+}
+
+func TestTruncateCutsOnACharacterBoundary(t *testing.T) {
+	assert.Equal(t, "short", Truncate("short"))
+	long := strings.Repeat("x", maxDetail-1) + "é and more"
+	got := Truncate(long)
+	assert.Equal(t, strings.Repeat("x", maxDetail-1)+"…", got)
+	assert.True(t, utf8.ValidString(got))
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/url"
 )
 
 // DecodeJSON decodes a response body into v, keeping numbers as json.Number so that ids and
@@ -56,11 +55,7 @@ func malformed(rawURL string, body []byte, err error) error {
 		if len(head) > 64 {
 			head = head[:64]
 		}
-		where := rawURL
-		if u, perr := url.Parse(rawURL); perr == nil {
-			where = redact(u)
-		}
-		return &MalformedError{URL: where, Size: len(body), Head: string(head), Reason: err}
+		return &MalformedError{URL: Redact(rawURL), Size: len(body), Head: string(head), Reason: err}
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cenkalti/backoff/v5"
 )
@@ -50,13 +51,24 @@ func (e *HTTPError) Unwrap() error {
 
 const maxDetail = 512
 
+// Truncate keeps the start of a vendor's text for an error message: at most 512 bytes, cut on
+// a character boundary and marked. A body may be megabytes, and may hold what the vendor
+// echoed of the request.
+func Truncate(text string) string {
+	if len(text) <= maxDetail {
+		return text
+	}
+	cut := maxDetail
+	for cut > 0 && !utf8.RuneStart(text[cut]) {
+		cut--
+	}
+	return text[:cut] + "…"
+}
+
 // newHTTPError describes a failed answer. auth, the Authorization header the request carried,
 // is cut out of the server's text: some servers echo the request in their error pages.
 func newHTTPError(method string, u *url.URL, resp *response, auth string) *HTTPError {
-	detail := scrub(strings.TrimSpace(string(resp.body)), auth, strings.TrimSpace(strings.TrimPrefix(auth, "Bearer ")))
-	if len(detail) > maxDetail {
-		detail = detail[:maxDetail] + "…"
-	}
+	detail := Truncate(scrub(strings.TrimSpace(string(resp.body)), auth, strings.TrimSpace(strings.TrimPrefix(auth, "Bearer "))))
 	return &HTTPError{
 		Method: method, URL: redact(u), Status: resp.status, Detail: detail,
 		RetryAfter: parseRetryAfter(resp.header.Get("Retry-After"), time.Now()),

@@ -92,9 +92,16 @@ type errorBody struct {
 	Message  string      `json:"message"`
 }
 
+// apiError keeps the start of the vendor's texts only: a body handed over whole (a 200 answer
+// that is an error, see decodePage) may be megabytes.
 func (b errorBody) apiError(he *apiclient.HTTPError) *APIError {
 	code, _ := b.Code.Int64()
-	return &APIError{HTTP: he, Code: code, TraceID: cmp.Or(b.TraceID, b.TraceID2), Msg: cmp.Or(b.Msg, b.Message)}
+	capped := *he
+	capped.Detail = apiclient.Truncate(he.Detail)
+	return &APIError{
+		HTTP: &capped, Code: code,
+		TraceID: apiclient.Truncate(cmp.Or(b.TraceID, b.TraceID2)), Msg: apiclient.Truncate(cmp.Or(b.Msg, b.Message)),
+	}
 }
 
 // classify turns a failed request into the error the engine acts on: a quota refusal pauses

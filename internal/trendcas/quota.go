@@ -2,6 +2,7 @@ package trendcas
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 )
@@ -12,12 +13,12 @@ const (
 	DocumentedPerMinute = 10
 	DocumentedPerDay    = 14_400
 
-	// minuteWindow is a minute plus a margin: the server counts requests as they arrive, and a
+	// MinuteWindow is a minute plus a margin: the server counts requests as they arrive, and a
 	// request sent 60 s after another may arrive sooner after it than it was sent.
-	minuteWindow = time.Minute + time.Second
-	// dayWindow is rolling: whether the server's day is rolling or a calendar day, at most
+	MinuteWindow = time.Minute + time.Second
+	// DayWindow is rolling: whether the server's day is rolling or a calendar day, at most
 	// perDay requests in any 24 hours is also at most perDay in any calendar day.
-	dayWindow = 24 * time.Hour
+	DayWindow = 24 * time.Hour
 	// defaultPause is how long every pair waits after a quota refusal without Retry-After: the
 	// minute window the server counts in.
 	defaultPause = time.Minute
@@ -29,10 +30,15 @@ const (
 // every round and never starves the others.
 type Quota struct {
 	perMinute, perDay int
-	clock             clock
+	// minute is the length of the window perMinute counts in: MinuteWindow, longer for a share
+	// of less than one request a minute.
+	minute time.Duration
+	// day, when the token's day is shared with other clients, hands out the day's grants.
+	day   Allowance
+	clock clock
 
 	mu          sync.Mutex
-	grants      []time.Time // oldest first; only those within dayWindow are kept
+	grants      []time.Time // oldest first; only those within DayWindow are kept
 	pausedUntil time.Time
 	waiting     []*waiter
 	ring        map[string]int // pair → its place in the round, in order of first request
@@ -54,7 +60,39 @@ func NewQuota(perMinute, perDay int) *Quota {
 }
 
 func newQuota(perMinute, perDay int, c clock) *Quota {
-	return &Quota{perMinute: max(perMinute, 1), perDay: max(perDay, 1), clock: c, ring: map[string]int{}, last: -1}
+	return &Quota{perMinute: max(perMinute, 1), perDay: max(perDay, 1), minute: MinuteWindow, clock: c, ring: map[string]int{}, last: -1}
+}
+
+// Allowance hands out the grants of a token's day shared with other clients of the token
+// (replicas): a request is sent only once the allowance let it count in the group's day.
+type Allowance interface {
+	// Take takes one grant, or returns false and later calls ready, from another goroutine,
+	// once one may be had.
+	Take(ready func()) bool
+}
+
+// ShareDay makes every grant also take one from day, the group's count of the token's day.
+func (q *Quota) ShareDay(day Allowance) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.day = day
+}
+
+// SetPerMinute sets this client's share of the token's requests a minute, shared with other
+// clients: n whole requests in any minute window, or, for a share below one, one request in a
+// window of 1/n minutes (rounded up), never more; 0 sends nothing until a share is set.
+func (q *Quota) SetPerMinute(n float64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	switch {
+	case n >= 1-1e-9:
+		q.perMinute, q.minute = int(n+1e-9), MinuteWindow
+	case n > 0:
+		q.perMinute, q.minute = 1, MinuteWindow*time.Duration(math.Ceil(1/n))
+	default:
+		q.perMinute = 0
+	}
+	q.dispatchLocked()
 }
 
 type pairKey struct{}
@@ -120,13 +158,17 @@ func (q *Quota) dispatch() {
 	q.dispatchLocked()
 }
 
-// dispatchLocked grants every request the windows allow now and arms a timer for the next.
+// dispatchLocked grants every request the windows (and the shared day) allow now and arms a
+// timer for the next. Without a share of the minute, nothing goes until one is set.
 func (q *Quota) dispatchLocked() {
-	for len(q.waiting) > 0 {
+	for len(q.waiting) > 0 && q.perMinute > 0 {
 		now := q.clock.Now()
 		at := q.nextSlot(now)
 		if at.After(now) {
 			q.arm(now, at)
+			return
+		}
+		if q.day != nil && !q.day.Take(q.dispatch) {
 			return
 		}
 		w := q.pick()
@@ -149,7 +191,7 @@ func (q *Quota) nextSlot(now time.Time) time.Time {
 	for _, w := range []struct {
 		limit  int
 		length time.Duration
-	}{{q.perMinute, minuteWindow}, {q.perDay, dayWindow}} {
+	}{{q.perMinute, q.minute}, {q.perDay, DayWindow}} {
 		if n := len(q.grants); n >= w.limit {
 			if free := q.grants[n-w.limit].Add(w.length); free.After(at) {
 				at = free
@@ -161,7 +203,7 @@ func (q *Quota) nextSlot(now time.Time) time.Time {
 
 func (q *Quota) expire(now time.Time) {
 	i := 0
-	for i < len(q.grants) && !q.grants[i].Add(dayWindow).After(now) {
+	for i < len(q.grants) && !q.grants[i].Add(DayWindow).After(now) {
 		i++
 	}
 	q.grants = q.grants[i:]
@@ -204,7 +246,7 @@ func (q *Quota) arm(now, at time.Time) {
 // interval, unless the quota cannot fit pairs requests per interval.
 func Plan(pairs int, poll time.Duration, perMinute, perDay int) (every time.Duration, fits bool) {
 	byMinute := time.Duration(float64(time.Minute) * float64(pairs) / float64(max(perMinute, 1)))
-	byDay := time.Duration(float64(dayWindow) * float64(pairs) / float64(max(perDay, 1)))
+	byDay := time.Duration(float64(DayWindow) * float64(pairs) / float64(max(perDay, 1)))
 	every = max(poll, byMinute, byDay)
 	return every, every == poll
 }

@@ -159,7 +159,7 @@ func TestQuotaRoundRobin(t *testing.T) {
 	}
 	var order []string
 	for range 4 {
-		clk.Advance(minuteWindow)
+		clk.Advance(MinuteWindow)
 		order = append(order, g.next())
 	}
 	assert.Equal(t, []string{"b", "c", "a", "a"}, order)
@@ -220,4 +220,91 @@ func TestPlan(t *testing.T) {
 			assert.Equal(t, tc.fits, fits)
 		})
 	}
+}
+
+// A share of the minute moves with the group: nothing until one is set, a lowered share counts
+// what was sent under the larger one, and a share below one stretches the window.
+func TestQuotaSharedMinute(t *testing.T) {
+	clk := newFakeClock()
+	q := newQuota(10, DocumentedPerDay, clk)
+	q.SetPerMinute(0)
+	g := newGrantLog(t, q)
+	g.wait("a")
+	clk.Advance(time.Hour)
+	assert.Equal(t, 1, q.queued(), "no share, no request")
+
+	q.SetPerMinute(4)
+	g.next()
+	for range 3 {
+		g.wait("a")
+		g.next()
+	}
+	clk.Advance(30 * time.Second)
+	q.SetPerMinute(2) // four were sent in the last 30 s
+	g.wait("a")
+	clk.Advance(MinuteWindow - 30*time.Second - time.Millisecond)
+	assert.Equal(t, 1, q.queued(), "two of the four still in the window")
+	clk.Advance(time.Millisecond)
+	g.next()
+
+	q.SetPerMinute(0.4) // one in any three windows
+	for range 2 {
+		g.wait("a")
+		clk.Advance(3*MinuteWindow - time.Millisecond)
+		assert.Equal(t, 1, q.queued(), "one in three windows")
+		clk.Advance(time.Millisecond)
+		g.next()
+	}
+}
+
+// fakeAllowance is a group day with a fixed number of grants left; more can be added.
+type fakeAllowance struct {
+	mu    sync.Mutex
+	left  int
+	ready func()
+}
+
+func (a *fakeAllowance) Take(ready func()) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.left > 0 {
+		a.left--
+		return true
+	}
+	a.ready = ready
+	return false
+}
+
+func (a *fakeAllowance) add(n int) {
+	a.mu.Lock()
+	a.left += n
+	ready := a.ready
+	a.mu.Unlock()
+	if ready != nil {
+		go ready()
+	}
+}
+
+// With the day shared, a request goes only once the group's day gave it a grant, and only
+// within the minute window: the allowance is asked when a slot is free, not before.
+func TestQuotaSharedDay(t *testing.T) {
+	clk := newFakeClock()
+	q := newQuota(2, DocumentedPerDay, clk)
+	day := &fakeAllowance{left: 3}
+	q.ShareDay(day)
+	g := newGrantLog(t, q)
+	for range 2 {
+		g.wait("a")
+		g.next()
+	}
+	g.wait("a")
+	assert.Equal(t, 1, day.left, "the third waits for the minute, and takes nothing of the day yet")
+	clk.Advance(MinuteWindow)
+	g.next()
+	g.wait("a")
+	clk.Advance(MinuteWindow)
+	assert.Equal(t, 1, q.queued(), "the group's day is spent")
+	day.add(1)
+	g.next()
+	assert.Zero(t, day.left)
 }

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 
+	"github.com/securityalerts/securityalerts/internal/apiclient"
 	"github.com/securityalerts/securityalerts/internal/engine"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadata"
 )
@@ -42,6 +43,10 @@ type Config struct {
 	// several collectors share the streams: each stream is then polled only by the replica
 	// that leads it, from the checkpoints in the shared storage. See docs/scaling.md.
 	LeaderElector *component.ID `mapstructure:"leader_elector"`
+	// SendInstanceID sends the collector's service.instance.id to the vendors' APIs, in the
+	// X-Collector-Instance header of every API request. Off by default: an identifier leaves
+	// only with the user's consent.
+	SendInstanceID bool `mapstructure:"send_instance_id"`
 	// RetryOnFailure governs retries of failed API requests and refused deliveries.
 	RetryOnFailure configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 
@@ -170,7 +175,7 @@ func validateEndpoint(key, endpoint string) error {
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return fmt.Errorf("%s: %q %w", key, endpoint, errEndpoint)
+		return fmt.Errorf("%s: %q %w", key, apiclient.Redact(endpoint), errEndpoint)
 	}
 	return nil
 }

@@ -6,8 +6,9 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 )
 
-// instanceHeader carries the collector's service.instance.id on every API request, so that the
-// vendor (and the bundled simulator) can tell the replicas of a scaled-out deployment apart.
+// instanceHeader carries the collector's service.instance.id on every API request when the user
+// set send_instance_id, so that the vendor (and the bundled simulator) can tell the replicas of
+// a scaled-out deployment apart. Token requests never carry it.
 const instanceHeader = "X-Collector-Instance"
 
 // withInstanceHeader makes hc send instanceHeader, when the collector has an instance id.

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"go.opentelemetry.io/collector/component"
+	"go.uber.org/zap"
 
 	"github.com/securityalerts/securityalerts/internal/engine"
 )
@@ -25,17 +26,49 @@ type leaseElector interface {
 
 var errNotElector = errors.New("is not a leader elector (k8s_leader_elector or etcd)")
 
-// leaderGate registers the streams and the gauge probes with the configured leader elector and
-// returns the gate through which the engine polls only what this replica leads, or nil without
-// leader_elector. A probe is led like a stream, so that one replica reports a source's gauges:
-// replicas' readings of the same API state would otherwise add up in a sum over instances.
-func (r *securityReceiver) leaderGate(host component.Host, streams []engine.Stream) (engine.Gate, error) {
+// leaderElector returns the configured leader_elector extension, nil without one.
+func (r *securityReceiver) leaderElector(host component.Host) (component.Component, error) {
 	if r.cfg.LeaderElector == nil {
 		return nil, nil
 	}
 	ext, ok := host.GetExtensions()[*r.cfg.LeaderElector]
 	if !ok {
 		return nil, fmt.Errorf("leader_elector: extension %q not found (is it listed under service.extensions?)", r.cfg.LeaderElector)
+	}
+	switch ext.(type) {
+	case keyedElector, leaseElector:
+		return ext, nil
+	}
+	return nil, fmt.Errorf("leader_elector: extension %q %w", r.cfg.LeaderElector, errNotElector)
+}
+
+// shareBudgetsWith finds, on a per-key elector, the sharing of request budgets among replicas.
+// With a single lease, one replica polls at a time and keeps the whole budget.
+func (r *securityReceiver) shareBudgetsWith(elector component.Component) {
+	if _, keyed := elector.(keyedElector); !keyed {
+		return
+	}
+	sharer, ok := elector.(budgetSharer)
+	if !ok {
+		r.set.Logger.Warn("leader_elector cannot share request budgets: every replica may send the whole configured rate",
+			zap.String("leader_elector", r.cfg.LeaderElector.String()))
+		return
+	}
+	r.sharing = sharer
+	r.ledger, _ = elector.(grantLedger)
+}
+
+// electionKey is a stream's or probe's key with a per-key elector: the receiver's id keeps two
+// receivers' streams of the same name apart.
+func (r *securityReceiver) electionKey(name string) string { return r.set.ID.String() + "/" + name }
+
+// leaderGate registers the streams and the gauge probes with the leader elector and returns the
+// gate through which the engine polls only what this replica leads, or nil without one. A probe
+// is led like a stream, so that one replica reports a source's gauges: replicas' readings of the
+// same API state would otherwise add up in a sum over instances.
+func (r *securityReceiver) leaderGate(elector component.Component, streams []engine.Stream) engine.Gate {
+	if elector == nil {
+		return nil
 	}
 	names := make([]string, 0, len(streams)+len(r.probes))
 	for _, s := range streams {
@@ -45,20 +78,16 @@ func (r *securityReceiver) leaderGate(host component.Host, streams []engine.Stre
 		names = append(names, p.key())
 	}
 	o := newOwnership()
-	switch el := ext.(type) {
+	switch el := elector.(type) {
 	case keyedElector:
 		for _, name := range names {
-			// The receiver's id keeps two receivers' streams of the same name apart.
-			key := r.set.ID.String() + "/" + name
-			r.withdraw = append(r.withdraw, el.SetCallBackFuncsForKey(key, o.started(name), o.stopped(name)))
+			r.withdraw = append(r.withdraw, el.SetCallBackFuncsForKey(r.electionKey(name), o.started(name), o.stopped(name)))
 		}
 	case leaseElector:
 		el.SetCallBackFuncs(o.started(names...), o.stopped(names...))
-	default:
-		return nil, fmt.Errorf("leader_elector: extension %q %w", r.cfg.LeaderElector, errNotElector)
 	}
 	r.leading = o
-	return o, nil
+	return o
 }
 
 // leads reports whether this replica may read a probe now: always without a leader elector.

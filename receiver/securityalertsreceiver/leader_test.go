@@ -171,21 +171,6 @@ func TestLeaderElectorMustBeOne(t *testing.T) {
 	}
 }
 
-func TestAPIRequestsCarryTheCollectorInstance(t *testing.T) {
-	sim, url := recordingSimulator(t, 5)
-	set := receivertest.NewNopSettings(metadata.Type)
-	set.Logger = zaptest.NewLogger(t)
-	set.Resource.Attributes().PutStr("service.instance.id", "replica-7")
-	logs := &consumertest.LogsSink{}
-	stop := runWith(t, set, simConfig(url), componenttest.NewNopHost(), logs, nil)
-	require.Eventually(t, func() bool { return logs.LogRecordCount() == 10 }, 10*time.Second, 10*time.Millisecond)
-	stop()
-	require.NotEmpty(t, sim.Requests())
-	for _, r := range sim.Requests() {
-		assert.Equal(t, "replica-7", r.Client, "%s %s", r.Method, r.Path)
-	}
-}
-
 func TestLeaderElectorGatesTheGauges(t *testing.T) {
 	_, url := recordingSimulator(t, 30)
 	cfg := simConfig(url)

@@ -32,12 +32,19 @@ type securityReceiver struct {
 	telemetry *telemetry
 	engine    *engine.Engine
 	storage   storage.Client
-	// withdraw ends this receiver's candidacies with a per-stream leader elector.
+	// withdraw ends this receiver's candidacies with a per-stream leader elector, and its part
+	// in shared budgets.
 	withdraw []func()
 	// probes read the gauges of the sources whose API can tell (open alerts, deployments, quota).
 	probes []probe
 	// leading, with a leader elector, tells which streams and probes this replica leads now.
 	leading *ownership
+	// sharing and ledger, found on a per-key leader elector, share each credential's requests
+	// among the replicas (nil: this collector keeps every budget whole); budgets are the shared
+	// ones, each joined in Start and left in Shutdown (through withdraw).
+	sharing budgetSharer
+	ledger  grantLedger
+	budgets []*requestBudget
 
 	stopMetrics context.CancelFunc
 	metricsDone sync.WaitGroup
@@ -64,6 +71,11 @@ func (r *securityReceiver) Start(ctx context.Context, host component.Host) error
 		return err
 	}
 
+	elector, err := r.leaderElector(host)
+	if err != nil {
+		return err
+	}
+	r.shareBudgetsWith(elector)
 	store, err := r.checkpointStore(ctx, host)
 	if err != nil {
 		return err
@@ -72,9 +84,9 @@ func (r *securityReceiver) Start(ctx context.Context, host component.Host) error
 	if err != nil {
 		return errors.Join(err, r.closeStorage(ctx))
 	}
-	gate, err := r.leaderGate(host, streams)
-	if err != nil {
-		return errors.Join(err, r.closeStorage(ctx))
+	gate := r.leaderGate(elector, streams)
+	if r.sharing != nil {
+		r.shareBudgets()
 	}
 	if gate != nil && r.cfg.Storage == nil {
 		r.set.Logger.Warn("leader_elector without a shared storage extension: a replica taking a stream over starts it again at initial_lookback")

@@ -10,7 +10,6 @@ import (
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.uber.org/zap"
-	"golang.org/x/time/rate"
 
 	"github.com/securityalerts/securityalerts/internal/apiclient"
 	"github.com/securityalerts/securityalerts/internal/ciscogta"
@@ -105,13 +104,15 @@ func (c *CiscoGTAConfig) lists() map[string]StreamConfig {
 }
 
 func (c *CiscoGTAConfig) streams(ctx context.Context, r *securityReceiver, host component.Host) ([]engine.Stream, error) {
-	api, err := r.apiClient(ctx, host, ciscogta.Source, c.ClientConfig, rate.NewLimiter(rate.Limit(c.RequestsPerSecond), 1),
+	budget, limiter := r.rateBudget(c.RequestsPerSecond, ciscogta.Source, c.Endpoint, c.ClientID)
+	api, err := r.apiClient(ctx, host, ciscogta.Source, c.ClientConfig, limiter,
 		func(hc *http.Client) apiclient.Credentials {
 			return apiclient.NewClientCredentials(hc, c.TokenURL, c.ClientID, string(c.ClientSecret), ciscoTokenRefreshEarly)
 		})
 	if err != nil {
 		return nil, err
 	}
+	warnIfPlainHTTP(r.set.Logger, ciscogta.Source, "token_url", c.TokenURL)
 	// The tenant is the customer id, not the API host.
 	if c.CustomerID != "" {
 		r.telemetry.setTenant(ciscogta.Source, c.CustomerID)
@@ -133,12 +134,14 @@ func (c *CiscoGTAConfig) streams(ctx context.Context, r *securityReceiver, host 
 	stream := func(s StreamConfig) ciscogta.StreamConfig {
 		return ciscogta.StreamConfig{Enabled: s.Enabled, Filters: s.Filters}
 	}
-	return ciscogta.NewStreams(client, ciscogta.Config{
+	streams := ciscogta.NewStreams(client, ciscogta.Config{
 		PageSize:         c.PageSize,
 		Alerts:           stream(c.Alerts),
 		ThreatDetections: stream(c.ThreatDetections),
 		Events:           stream(c.Events.StreamConfig),
 		Flows:            stream(c.Flows),
 		EnrichEvents:     c.Events.Enrich,
-	}), nil
+	})
+	budget.spentBy(streams, ciscogta.Source)
+	return streams, nil
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -116,14 +118,64 @@ func (c *TrendCASConfig) streams(ctx context.Context, r *securityReceiver, host 
 		return nil, err
 	}
 	c.warnAboutQuota(log, r.cfg.PollInterval)
+	budget, remaining := r.quotaBudget(quota, c.RequestsPerMinute, c.RequestsPerDay, log, trendcas.Source, c.Endpoint, c.credential())
 	if r.metrics != nil && r.cfg.Metrics.SecurityalertsAPIQuotaRemaining.Enabled {
-		r.probes = append(r.probes, probe{source: trendcas.Source, read: func(_ context.Context, g gauges) error {
-			g.QuotaRemaining(api.Host(), quota.Remaining())
-			return nil
+		r.probes = append(r.probes, probe{source: trendcas.Source, read: func(ctx context.Context, g gauges) error {
+			n, err := remaining(ctx)
+			if err == nil {
+				g.QuotaRemaining(api.Host(), n)
+			}
+			return err
 		}})
 	}
 	client := trendcas.NewClient(api, quota, log)
-	return client.Streams(trendcas.Config{Services: c.Services, Events: c.Events, Limit: c.Limit, QueryDelay: c.QueryDelay}), nil
+	streams := client.Streams(trendcas.Config{Services: c.Services, Events: c.Events, Limit: c.Limit, QueryDelay: c.QueryDelay})
+	budget.spentBy(streams, trendcas.Source)
+	return streams, nil
+}
+
+// credential is what the API counts the quota by: the token, or the authenticator supplying it.
+func (c *TrendCASConfig) credential() string {
+	if c.Token != "" {
+		return "token " + string(c.Token)
+	}
+	return "auth " + c.Auth.Get().AuthenticatorID.String()
+}
+
+// quotaBudget shares a Trend token's quota among the replicas when they share budgets: the
+// minute by shares (the quota sends nothing until it has one), the day by the grants ledger. It
+// returns the budget and what reads the quota left: the group's when shared, else this quota's.
+func (r *securityReceiver) quotaBudget(quota *trendcas.Quota, perMinute, perDay int, log *zap.Logger, credential ...string,
+) (*requestBudget, func(context.Context) (int64, error)) {
+	alone := func(context.Context) (int64, error) { return quota.Remaining(), nil }
+	if r.sharing == nil {
+		return &requestBudget{}, alone
+	}
+	var mu sync.Mutex
+	share := 0.0
+	b := &requestBudget{key: credentialKey(credential...), limit: float64(perMinute), window: trendcas.MinuteWindow, apply: func(s float64) {
+		mu.Lock()
+		share = s
+		mu.Unlock()
+		quota.SetPerMinute(s)
+	}}
+	quota.SetPerMinute(0)
+	r.budgets = append(r.budgets, b)
+	if r.ledger == nil {
+		log.Warn("leader_elector shares the minute but keeps no shared ledger: each replica counts the day's requests alone")
+		return b, alone
+	}
+	day := newGroupDay(r.ledger, b.key, perDay, func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return max(1, int(math.Ceil(share)))
+	}, log)
+	quota.ShareDay(day)
+	r.withdraw = append(r.withdraw, day.close)
+	return b, func(ctx context.Context) (int64, error) {
+		used, err := r.ledger.GrantsUsed(ctx, b.key)
+		return int64(max(perDay-used, 0)), err
+	}
 }
 
 // warnAboutQuota says once, at start, what the quota means for this configuration.

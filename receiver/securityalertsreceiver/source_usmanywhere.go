@@ -9,7 +9,6 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
-	"golang.org/x/time/rate"
 
 	"github.com/securityalerts/securityalerts/internal/apiclient"
 	"github.com/securityalerts/securityalerts/internal/engine"
@@ -69,7 +68,8 @@ func (u *USMAnywhereConfig) validate(key string) error {
 }
 
 func (cfg *USMAnywhereConfig) streams(ctx context.Context, r *securityReceiver, host component.Host) ([]engine.Stream, error) {
-	api, err := r.apiClient(ctx, host, usmanywhere.Source, cfg.ClientConfig, rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), 1),
+	budget, limiter := r.rateBudget(cfg.RequestsPerSecond, usmanywhere.Source, cfg.Endpoint, cfg.ClientID)
+	api, err := r.apiClient(ctx, host, usmanywhere.Source, cfg.ClientConfig, limiter,
 		func(hc *http.Client) apiclient.Credentials {
 			// Tokens last 899 s; renewing a minute early keeps long walks from meeting a 401.
 			return apiclient.NewClientCredentials(hc, cfg.Endpoint+usmanywhere.TokenPath, cfg.ClientID, string(cfg.ClientSecret), time.Minute)
@@ -88,9 +88,11 @@ func (cfg *USMAnywhereConfig) streams(ctx context.Context, r *securityReceiver, 
 	}
 	alarmFilters, _ := filterValues("", cfg.Alarms.Filters, usmanywhere.ReservedParams)
 	eventFilters, _ := filterValues("", cfg.Events.Filters, usmanywhere.ReservedParams)
-	return usmanywhere.NewStreams(api, usmanywhere.Config{
+	streams := usmanywhere.NewStreams(api, usmanywhere.Config{
 		PageSize: cfg.PageSize,
 		Alarms:   usmanywhere.StreamConfig{Enabled: cfg.Alarms.Enabled, Filters: alarmFilters},
 		Events:   usmanywhere.StreamConfig{Enabled: cfg.Events.Enabled, Filters: eventFilters},
-	}), nil
+	})
+	budget.spentBy(streams, usmanywhere.Source)
+	return streams, nil
 }

@@ -3,6 +3,7 @@ package securityalertsreceiver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -12,7 +13,6 @@ import (
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.uber.org/zap"
-	"golang.org/x/time/rate"
 
 	"github.com/securityalerts/securityalerts/internal/apiclient"
 	"github.com/securityalerts/securityalerts/internal/engine"
@@ -48,6 +48,10 @@ type USMCentralDeploymentsConfig struct {
 	// USMAnywhere gives deployments, by name, credentials of their own USM Anywhere API, whose
 	// events are then read there instead of through the console.
 	USMAnywhere USMCentralDirectDeployments `mapstructure:"usm_anywhere"`
+	// AllowedHosts are the hosts ("acme.alienvault.cloud", or "*.alienvault.cloud" for any
+	// subdomain) to which a deployment's own credentials may be sent when its endpoint is left
+	// to the fqdn the console lists: the console's answer alone never chooses where they go.
+	AllowedHosts []string `mapstructure:"allowed_hosts"`
 }
 
 const (
@@ -72,6 +76,8 @@ var (
 	errSearchPath      = errors.New("must be a path starting with /")
 	errDeploymentLeft  = errors.New("names a deployment that include/exclude leaves out")
 	errEmptyDeployment = errors.New("must not contain an empty name")
+	errDirectEndpoint  = errors.New("must be set, or deployments.allowed_hosts must list the hosts the console may name for it: its credentials go nowhere the configuration does not name")
+	errHostPattern     = errors.New("is not a host name, host:port, or *. followed by a domain")
 )
 
 func (c *USMCentralConfig) validate(key string) error {
@@ -105,11 +111,19 @@ func (d *USMCentralDeploymentsConfig) validate(key string) error {
 			}
 		}
 	}
+	for i, pattern := range d.AllowedHosts {
+		if !validHostPattern(pattern) {
+			errs = append(errs, fmt.Errorf("%s.allowed_hosts[%d]: %q %w", key, i, pattern, errHostPattern))
+		}
+	}
 	for _, name := range d.USMAnywhere.names() {
 		direct := d.USMAnywhere[name]
 		dkey := keyPath(key+".usm_anywhere", name)
 		if (len(d.Include) > 0 && !containsFold(d.Include, name)) || containsFold(d.Exclude, name) {
 			errs = append(errs, keyErr(dkey, errDeploymentLeft))
+		}
+		if direct.Endpoint == "" && len(d.AllowedHosts) == 0 {
+			errs = append(errs, keyErr(dkey+".endpoint", errDirectEndpoint))
 		}
 		errs = append(errs, direct.validate(dkey))
 	}
@@ -140,7 +154,8 @@ func (s USMCentralStreamConfig) find(kind string) map[string][]string {
 }
 
 func (c *USMCentralConfig) streams(ctx context.Context, r *securityReceiver, host component.Host) ([]engine.Stream, error) {
-	api, err := r.apiClient(ctx, host, usmcentral.Source, c.ClientConfig, rate.NewLimiter(rate.Limit(c.RequestsPerSecond), 1),
+	budget, limiter := r.rateBudget(c.RequestsPerSecond, usmcentral.Source, c.Endpoint, c.ClientID)
+	api, err := r.apiClient(ctx, host, usmcentral.Source, c.ClientConfig, limiter,
 		func(hc *http.Client) apiclient.Credentials {
 			return apiclient.NewClientCredentials(hc, c.Endpoint+usmcentral.TokenPath, c.ClientID, string(c.ClientSecret), time.Minute)
 		})
@@ -171,9 +186,10 @@ func (c *USMCentralConfig) streams(ctx context.Context, r *securityReceiver, hos
 		Events:       usmcentral.StreamConfig{Enabled: c.Events.Enabled, Path: c.Events.Path, Find: c.Events.find("event")},
 		DirectEvents: c.Deployments.USMAnywhere.names(),
 	})
+	budget.spentBy(streams, usmcentral.Source)
 	for _, name := range c.Deployments.USMAnywhere.names() {
 		direct := c.Deployments.USMAnywhere[name]
-		streams = append(streams, direct.streams(r, host, dir, name)...)
+		streams = append(streams, direct.streams(r, host, dir, name, c.Deployments.AllowedHosts)...)
 	}
 	return streams, nil
 }

@@ -1,9 +1,13 @@
 package securityalertsreceiver
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,7 +16,7 @@ import (
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/confmap"
-	"golang.org/x/time/rate"
+	"go.uber.org/zap"
 
 	"github.com/securityalerts/securityalerts/internal/apiclient"
 	"github.com/securityalerts/securityalerts/internal/engine"
@@ -73,9 +77,11 @@ func (d *USMCentralDirectConfig) validate(key string) error {
 
 // streams reads the deployment's events through the USM Anywhere client, named
 // "usm_central/<name>/events" under the usm_central source, the deployment's fqdn as tenant. The
-// client is built on the first poll: the default endpoint needs the console's deployment list.
-func (d *USMCentralDirectConfig) streams(r *securityReceiver, host component.Host, dir *usmcentral.Directory, name string) []engine.Stream {
-	limiter := rate.NewLimiter(rate.Limit(d.RequestsPerSecond), 1)
+// client is built on the first poll: the default endpoint needs the console's deployment list,
+// and is used only if allowedHosts allow the host it names; the endpoint is logged once.
+func (d *USMCentralDirectConfig) streams(r *securityReceiver, host component.Host, dir *usmcentral.Directory, name string, allowedHosts []string) []engine.Stream {
+	// The deployment's own API client: its limit is that client's, on the deployment's tenant.
+	budget, limiter := r.rateBudget(d.RequestsPerSecond, usmanywhere.Source, cmp.Or(d.Endpoint, "usm_central deployment "+name), d.ClientID)
 	var (
 		mu     sync.Mutex
 		api    *apiclient.Client
@@ -92,9 +98,16 @@ func (d *USMCentralDirectConfig) streams(r *securityReceiver, host component.Hos
 			return nil, "", err
 		}
 		hc := d.ClientConfig
+		from := "configuration"
 		if hc.Endpoint == "" {
-			hc.Endpoint = "https://" + dep.Tenant()
+			if !hostAllowed(dep.Tenant(), allowedHosts) {
+				return nil, "", backoff.Permanent(fmt.Errorf("deployment %q: the console lists its host as %q, which deployments.allowed_hosts does not allow: its credentials are not sent there",
+					name, dep.Tenant()))
+			}
+			hc.Endpoint, from = "https://"+dep.Tenant(), "the console's listing, allowed by deployments.allowed_hosts"
 		}
+		r.set.Logger.Info("Reading a deployment's events from its own USM Anywhere API", zap.String("source", usmcentral.Source),
+			zap.String("deployment", name), zap.String("endpoint", apiclient.Redact(hc.Endpoint)), zap.String("from", from))
 		built, err := r.secondaryAPIClient(ctx, host, usmcentral.Source, hc, limiter, func(h *http.Client) apiclient.Credentials {
 			return apiclient.NewClientCredentials(h, hc.Endpoint+usmanywhere.TokenPath, d.ClientID, string(d.ClientSecret), time.Minute)
 		})
@@ -105,10 +118,41 @@ func (d *USMCentralDirectConfig) streams(r *securityReceiver, host component.Hos
 		return api, tenant, nil
 	}
 	filters, _ := filterValues("", d.Events.Filters, usmanywhere.ReservedParams)
-	return usmanywhere.NewConnectedStreams(connect, usmanywhere.Config{
+	streams := usmanywhere.NewConnectedStreams(connect, usmanywhere.Config{
 		PageSize:     d.PageSize,
 		Events:       usmanywhere.StreamConfig{Enabled: true, Filters: filters},
 		Source:       usmcentral.Source,
 		StreamPrefix: usmcentral.Source + "/" + name + "/",
 	})
+	budget.spentBy(streams)
+	return streams
+}
+
+// validHostPattern accepts a host name or host:port, or "*." and a domain: no scheme, user info,
+// path or other wildcard.
+func validHostPattern(pattern string) bool {
+	return validHost(strings.TrimPrefix(pattern, "*."))
+}
+
+// validHost is a bare host[:port]: what "https://" may be put in front of to name an origin.
+func validHost(host string) bool {
+	u, err := url.Parse("https://" + host)
+	return err == nil && host != "" && u.Host == host && u.User == nil && u.Path == "" && u.RawQuery == "" && u.Fragment == "" &&
+		!strings.ContainsAny(host, "*@ ")
+}
+
+// hostAllowed reports whether patterns allow host: one equal to it (case-insensitive), or
+// "*.domain" for any host below domain.
+func hostAllowed(host string, patterns []string) bool {
+	if !validHost(host) {
+		return false
+	}
+	host = strings.ToLower(host)
+	for _, p := range patterns {
+		p = strings.ToLower(p)
+		if host == p || (strings.HasPrefix(p, "*.") && strings.HasSuffix(host, p[1:])) {
+			return true
+		}
+	}
+	return false
 }

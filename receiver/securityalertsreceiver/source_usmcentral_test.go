@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,8 +22,13 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/securityalerts/securityalerts/internal/simulator"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadata"
 )
 
 func TestUSMCentralConfigLoads(t *testing.T) {
@@ -32,6 +38,7 @@ func TestUSMCentralConfigLoads(t *testing.T) {
 	assert.Equal(t, "https://mssp.central.alienvault.cloud", c.Endpoint)
 	assert.Equal(t, 15*time.Second, c.Timeout)
 	assert.Equal(t, "central-s3cr3t", string(c.ClientSecret))
+	assert.Equal(t, []string{"*.alienvault.cloud"}, c.Deployments.AllowedHosts)
 	assert.Equal(t, 250, c.PageSize)
 	assert.InDelta(t, 40.0, c.RequestsPerSecond, 0)
 	assert.Equal(t, "/api/1.1/alarms", c.Alarms.Path)
@@ -118,6 +125,10 @@ func TestUSMCentralInvalidConfigNamesTheKey(t *testing.T) {
 		{"direct endpoint", direct("acme", merge(creds, map[string]any{"endpoint": "ftp://x"}), nil), "usm_central.deployments.usm_anywhere.acme.endpoint"},
 		{"direct page size", direct("acme", merge(creds, map[string]any{"page_size": 0}), nil), "usm_central.deployments.usm_anywhere.acme.page_size: must be between 1 and 1000"},
 		{"direct rate", direct("acme", merge(creds, map[string]any{"requests_per_second": 101}), nil), "usm_central.deployments.usm_anywhere.acme.requests_per_second: must be greater than 0 and at most 100"},
+		{"direct endpoint missing", direct("acme", creds, nil), "usm_central.deployments.usm_anywhere.acme.endpoint: must be set, or deployments.allowed_hosts must list"},
+		{"allowed host with scheme", direct("acme", creds, map[string]any{"allowed_hosts": []any{"https://acme.alienvault.cloud"}}), `usm_central.deployments.allowed_hosts[0]: "https://acme.alienvault.cloud" is not a host name`},
+		{"allowed host wildcard", direct("acme", creds, map[string]any{"allowed_hosts": []any{"*.cloud", "acme.*"}}), `usm_central.deployments.allowed_hosts[1]: "acme.*" is not a host name`},
+		{"allowed host with user", direct("acme", creds, map[string]any{"allowed_hosts": []any{"u@acme.alienvault.cloud"}}), `usm_central.deployments.allowed_hosts[0]`},
 		{"direct reserved filter", direct("acme", merge(creds, map[string]any{"events": map[string]any{"filters": map[string]any{"page": 2}}}), nil), "usm_central.deployments.usm_anywhere.acme.events.filters.page: is set by the receiver"},
 	} {
 		t.Run(tt.name, func(t *testing.T) { requireInvalid(t, tt.conf, tt.want) })
@@ -125,7 +136,7 @@ func TestUSMCentralInvalidConfigNamesTheKey(t *testing.T) {
 
 	cfg := createDefaultConfig().(*Config)
 	require.NoError(t, confmap.NewFromStringMap(block(map[string]any{
-		"alarms": map[string]any{"enabled": false}, "deployments": map[string]any{"usm_anywhere": map[string]any{"acme": creds}},
+		"alarms": map[string]any{"enabled": false}, "deployments": map[string]any{"usm_anywhere": map[string]any{"acme": creds}, "allowed_hosts": []any{"*.alienvault.cloud"}},
 	})).Unmarshal(cfg))
 	require.NoError(t, confmap.Validate(cfg), "a deployment's own events are a stream")
 
@@ -278,6 +289,56 @@ func TestUSMCentralRecordsGaugesAndDirectEvents(t *testing.T) {
 	assert.Positive(t, sumValue(metrics, "securityalerts.records", map[string]string{"source": "usm_central", "kind": "event"}))
 }
 
+func TestHostAllowed(t *testing.T) {
+	patterns := []string{"*.alienvault.cloud", "lab.example.test:8443"}
+	for host, want := range map[string]bool{
+		"acme.alienvault.cloud":           true,
+		"ACME.AlienVault.cloud":           true,
+		"a.b.alienvault.cloud":            true,
+		"alienvault.cloud":                false,
+		"acme.evilalienvault.cloud":       false,
+		"acme.alienvault.cloud.evil.test": false,
+		"lab.example.test:8443":           true,
+		"lab.example.test":                false,
+		"evil.test/x.alienvault.cloud":    false,
+		"evil.test@acme.alienvault.cloud": false,
+		"evil.test#.alienvault.cloud":     false,
+		"evil.test?x=.alienvault.cloud":   false,
+		"":                                false,
+	} {
+		assert.Equal(t, want, hostAllowed(host, patterns), "%q", host)
+	}
+}
+
+// A deployment's credentials go to the host the console lists only if allowed_hosts allow it;
+// otherwise nothing is sent there, and the refusal names the host and the key.
+func TestUSMCentralDirectEndpointFromTheConsoleNeedsAnAllowedHost(t *testing.T) {
+	var requests atomic.Int32
+	deployment := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { requests.Add(1) }))
+	t.Cleanup(deployment.Close)
+	fqdn := strings.TrimPrefix(deployment.URL, "https://")
+	console := newFakeCentral(t, `[{"id":"cn://`+fqdn+`","name":"lab","fqdn":"`+fqdn+`","connectionStatus":"connected","authorized":true}]`)
+	cfg, central := centralTestConfig(console.URL)
+	central.Alarms.Enabled, central.Events.Enabled = false, false
+	central.Deployments.AllowedHosts = []string{"*.alienvault.cloud"}
+	direct := defaultUSMCentralDirectConfig()
+	direct.ClientID, direct.ClientSecret = "id", "secret"
+	direct.TLS.InsecureSkipVerify = true
+	central.Deployments.USMAnywhere = USMCentralDirectDeployments{"lab": direct}
+
+	core, logged := observer.New(zapcore.WarnLevel)
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.Logger = zap.New(core)
+	stop := runWith(t, set, cfg, componenttest.NewNopHost(), &consumertest.LogsSink{}, nil)
+	require.Eventually(t, func() bool {
+		return len(logged.FilterMessageSnippet("Poll failed").All()) > 0
+	}, 10*time.Second, 20*time.Millisecond)
+	stop()
+	failure := toString(logged.FilterMessageSnippet("Poll failed").All()[0].ContextMap()["error"])
+	assert.Contains(t, failure, `the console lists its host as "`+fqdn+`", which deployments.allowed_hosts does not allow`)
+	assert.Zero(t, requests.Load(), "the deployment's host was sent a request")
+}
+
 func TestUSMCentralDirectEndpointDefaultsToTheDeploymentFQDN(t *testing.T) {
 	var requests sync.Map
 	deployment := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -298,14 +359,21 @@ func TestUSMCentralDirectEndpointDefaultsToTheDeploymentFQDN(t *testing.T) {
 	direct.ClientID, direct.ClientSecret = "id", "secret"
 	direct.TLS.InsecureSkipVerify = true // the test server's certificate
 	central.Deployments.USMAnywhere = USMCentralDirectDeployments{"lab": direct}
+	central.Deployments.AllowedHosts = []string{"*.alienvault.cloud", fqdn}
 
+	core, logged := observer.New(zapcore.InfoLevel)
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.Logger = zap.New(core)
 	logs := &consumertest.LogsSink{}
-	stop := run(t, cfg, componenttest.NewNopHost(), logs, nil)
+	stop := runWith(t, set, cfg, componenttest.NewNopHost(), logs, nil)
 	require.Eventually(t, func() bool { return logs.LogRecordCount() >= 1 }, 10*time.Second, 20*time.Millisecond)
 	stop()
 	assert.Equal(t, []emitted{{fqdn, "", "event", "direct-1"}}, emittedRecords(t, logs.AllLogs()))
 	_, asked := requests.Load("/api/2.0/events")
 	assert.True(t, asked)
+	told := logged.FilterMessageSnippet("from its own USM Anywhere API").All()
+	require.Len(t, told, 1, "the endpoint is logged once")
+	assert.Equal(t, "https://"+fqdn, told[0].ContextMap()["endpoint"])
 }
 
 // pollLagStreams lists the streams of the newest poll-lag gauge.

@@ -8,7 +8,9 @@ import (
 	"net/url"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configauth"
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.uber.org/zap"
 
 	"github.com/securityalerts/securityalerts/internal/apiclient"
@@ -43,6 +45,9 @@ func (r *securityReceiver) apiClient(ctx context.Context, host component.Host, s
 
 // secondaryAPIClient is apiClient for a further API of a source (a USM Central deployment's own
 // USM Anywhere API): its requests count for the source, whose tenant stays its main endpoint's.
+// credentials gets an HTTP client of its own for the token requests: the same transport (TLS,
+// proxy, timeout), without the API's headers and auth, which are for the API's origin only (a
+// token URL may be another host), and without the instance header.
 func (r *securityReceiver) secondaryAPIClient(ctx context.Context, host component.Host, source string, hc confighttp.ClientConfig,
 	limiter apiclient.Limiter, credentials func(*http.Client) apiclient.Credentials,
 ) (*apiclient.Client, error) {
@@ -50,20 +55,29 @@ func (r *securityReceiver) secondaryAPIClient(ctx context.Context, host componen
 	if err != nil {
 		return nil, err
 	}
-	withInstanceHeader(httpClient, r.set)
-	warnIfPlainHTTP(r.set.Logger, source, hc.Endpoint)
+	if r.cfg.SendInstanceID {
+		withInstanceHeader(httpClient, r.set)
+	}
+	tokenConfig := hc
+	tokenConfig.Headers, tokenConfig.Auth, tokenConfig.Compression = nil, configoptional.None[configauth.Config](), ""
+	tokenClient, err := tokenConfig.ToClient(ctx, host.GetExtensions(), r.set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	warnIfPlainHTTP(r.set.Logger, source, "endpoint", hc.Endpoint)
 	return apiclient.New(apiclient.Options{
 		Endpoint:    hc.Endpoint,
 		HTTPClient:  httpClient,
-		Credentials: credentials(httpClient),
+		Credentials: credentials(tokenClient),
 		Limiter:     limiter,
 		Observe:     r.telemetry.observer(source),
 	})
 }
 
-// warnIfPlainHTTP warns about credentials crossing a network in clear text. Loopback is fine
-// (tests, a local TLS-terminating proxy), and a plain endpoint is never refused.
-func warnIfPlainHTTP(log *zap.Logger, source, endpoint string) {
+// warnIfPlainHTTP warns about credentials crossing a network in clear text, naming the key of
+// the URL and the URL without its user info. Loopback is fine (tests, a local TLS-terminating
+// proxy), and a plain URL is never refused.
+func warnIfPlainHTTP(log *zap.Logger, source, key, endpoint string) {
 	u, err := url.Parse(endpoint)
 	if err != nil || u.Scheme != "http" {
 		return
@@ -71,5 +85,6 @@ func warnIfPlainHTTP(log *zap.Logger, source, endpoint string) {
 	if ip := net.ParseIP(u.Hostname()); (ip != nil && ip.IsLoopback()) || u.Hostname() == "localhost" {
 		return
 	}
-	log.Warn("Endpoint uses plain http: credentials and data cross the network unencrypted", zap.String("source", source), zap.String("endpoint", endpoint))
+	log.Warn("Endpoint uses plain http: credentials and data cross the network unencrypted",
+		zap.String("source", source), zap.String("key", key), zap.String("endpoint", apiclient.Redact(endpoint)))
 }

@@ -73,7 +73,10 @@ func TestScalingOverReplicasWithEtcd(t *testing.T) {
 		owners = currentOwners(sim.Requests())
 		return len(owners) == len(alarmLabels)+len(eventPlugins) && len(ownedBy(owners)) == replicas
 	})
-	time.Sleep(2 * time.Second) // a few polls by the settled owners, so that checkpoints are stored
+	// Every stream through its backlog (the replicas share one client's 30 a second), so that the
+	// checkpoints a new owner must resume from are recent ones.
+	waitFor(t, 60*time.Second, "every stream caught up", func() bool { return caughtUp(t, sim.Requests(), time.Now().Add(-time.Hour)) })
+	time.Sleep(time.Second) // a few polls by the settled owners
 	owners = currentOwners(sim.Requests())
 	t.Logf("owners before the kill: %v", ownedBy(owners))
 	require.Len(t, ownedBy(owners), replicas, "streams are not spread over the replicas")
@@ -201,6 +204,23 @@ func currentOwners(requests []simulator.Request) map[string]string {
 	return owners
 }
 
+// caughtUp says whether every stream's latest request reads from after since.
+func caughtUp(t *testing.T, requests []simulator.Request, since time.Time) bool {
+	latest := map[string]simulator.Request{}
+	for _, r := range requests {
+		if s := streamOf(r); s != "" {
+			latest[s] = r
+		}
+	}
+	for _, r := range latest {
+		gte, err := strconv.ParseInt(mustQuery(t, r.Query).Get("timestamp_occured_gte"), 10, 64)
+		if err != nil || gte < since.UnixMilli() {
+			return false
+		}
+	}
+	return len(latest) == len(alarmLabels)+len(eventPlugins)
+}
+
 func ownedBy(owners map[string]string) map[string][]string {
 	out := map[string][]string{}
 	for s, client := range owners {
@@ -248,49 +268,61 @@ func mustQuery(t *testing.T, raw string) url.Values {
 	return q
 }
 
-// writeScalingConfig is one replica's configuration: the etcd extension as both the storage
-// and the leader elector, the exporter without a queue so that a checkpoint is stored only
-// once the backend has the records (a killed replica's queue would die with it).
+// writeScalingConfig is one replica's configuration: the exporter without a queue, so that a
+// checkpoint is stored only once the backend has the records (a killed replica's queue would die
+// with it).
 func writeScalingConfig(t *testing.T, replica, etcdURL, simURL, sinkURL string) string {
+	t.Helper()
+	return writeReplicaConfig(t, replica, etcdURL, fmt.Sprintf(`
+    usm_anywhere:
+      endpoint: %[1]s
+      client_id: sim-client
+      client_secret: sim-secret
+      alarms:
+        enabled: true
+        filters: {priority_label: [%[2]s]}
+      events:
+        enabled: true
+        filters: {plugin: [%[3]s]}
+      page_size: %[4]d
+      requests_per_second: 30
+exporters:
+  otlp_http:
+    endpoint: %[5]s
+    sending_queue:
+      enabled: false
+    retry_on_failure:
+      enabled: true
+      initial_interval: 100ms
+      max_interval: 1s`, simURL, quoted(alarmLabels), quoted(eventPlugins), scalingPageSize, sinkURL), `
+    logs:
+      receivers: [securityalerts]
+      exporters: [otlp_http]`)
+}
+
+// writeReplicaConfig is one replica's configuration around its sources and exporters: the etcd
+// extension as both the storage and the leader elector, polls every second, the replica's name
+// as its service.instance.id, sent to the simulator (which tells the replicas apart by it).
+func writeReplicaConfig(t *testing.T, replica, etcdURL, sourcesAndExporters, pipelines string) string {
 	t.Helper()
 	config := fmt.Sprintf(`
 extensions:
   etcd:
     endpoints: [%[2]s]
     key_prefix: /e2e/
-    session_ttl: %[6]s
+    session_ttl: %[3]s
 receivers:
   securityalerts:
     poll_interval: 1s
     initial_lookback: 24h
     storage: etcd
     leader_elector: etcd
+    send_instance_id: true
     retry_on_failure:
       enabled: true
       initial_interval: 50ms
       max_interval: 500ms
-      max_elapsed_time: 0
-    usm_anywhere:
-      endpoint: %[3]s
-      client_id: sim-client
-      client_secret: sim-secret
-      alarms:
-        enabled: true
-        filters: {priority_label: [%[7]s]}
-      events:
-        enabled: true
-        filters: {plugin: [%[8]s]}
-      page_size: %[5]d
-      requests_per_second: 30
-exporters:
-  otlp_http:
-    endpoint: %[4]s
-    sending_queue:
-      enabled: false
-    retry_on_failure:
-      enabled: true
-      initial_interval: 100ms
-      max_interval: 1s
+      max_elapsed_time: 0%[4]s
 service:
   extensions: [etcd]
   telemetry:
@@ -298,11 +330,8 @@ service:
       service.instance.id: %[1]s
     metrics:
       level: none
-  pipelines:
-    logs:
-      receivers: [securityalerts]
-      exporters: [otlp_http]
-`, replica, etcdURL, simURL, sinkURL, scalingPageSize, sessionTTL, quoted(alarmLabels), quoted(eventPlugins))
+  pipelines:%[5]s
+`, replica, etcdURL, sessionTTL, sourcesAndExporters, pipelines)
 	path := filepath.Join(t.TempDir(), replica+".yaml")
 	require.NoError(t, os.WriteFile(path, []byte(config), 0o600))
 	return path
