@@ -116,6 +116,7 @@ func (c *TrendCASConfig) streams(ctx context.Context, r *securityReceiver, host 
 		return nil, err
 	}
 	c.warnAboutQuota(log, r.cfg.PollInterval)
+	r.quotas[trendcas.Source] = quota.Remaining
 	if r.metrics != nil && r.cfg.Metrics.SecurityalertsAPIQuotaRemaining.Enabled {
 		r.probes = append(r.probes, probe{source: trendcas.Source, read: func(_ context.Context, g gauges) error {
 			g.QuotaRemaining(api.Host(), quota.Remaining())
