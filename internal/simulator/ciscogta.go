@@ -25,16 +25,19 @@ const ciscoTokenTTL = 600 * time.Second
 func init() {
 	registerVendor(vendor{
 		source: ciscoSource,
-		streams: map[string]generator{
-			"alert": ciscoAlert, "threat_detection": ciscoDetection, "event": ciscoEvent, "flow": ciscoFlow,
+		// Cisco addresses every object by its id (alert cursors, /alerts/{id}, the links between
+		// objects): none comes without one. Its lists are not windows on occurrence time either.
+		streams: map[string]stream{
+			"alert": {generate: ciscoAlert}, "threat_detection": {generate: ciscoDetection},
+			"event": {generate: ciscoEvent}, "flow": {generate: ciscoFlow},
 		},
 		// The docs state no rate limit; Options.RateLimit sets one.
 		rateLimit:  0,
 		writeError: ciscoWriteError,
-		routes: func(s *Simulator, mux *http.ServeMux, data func(http.HandlerFunc) http.Handler) {
+		routes: func(s *Simulator, mux *http.ServeMux, e endpoints) {
 			w := newCiscoWorld(s)
-			mux.HandleFunc("POST /iroh/oauth2/token", ciscoToken(s))
-			api := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, data(ciscoAuthorized(s, h))) }
+			mux.Handle("POST /iroh/oauth2/token", e.token(ciscoToken(s)))
+			api := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, e.data(ciscoAuthorized(s, h))) }
 			api("GET /auth/api-clients/me", ciscoMe(s))
 			const alerts = "/alert-management/customer/{cid}/alerts"
 			api("GET "+alerts, w.listAlerts)
@@ -120,9 +123,16 @@ type ciscoPageInfo struct {
 }
 
 // writeCiscoPage answers a page whose items run from cursor start to end (both empty for an
-// empty page). hasPrevious is whether the request continued after a cursor.
+// empty page). hasPrevious is whether the request continued after a cursor. The
+// CiscoRepeatCursor fault replaces the page with an empty one that sends the client back to
+// the cursor it asked with.
 func (s *Simulator) writeCiscoPage(w http.ResponseWriter, r *http.Request, items []map[string]any, start, end string, hasNext bool) {
-	info := ciscoPageInfo{HasNextPage: hasNext, HasPreviousPage: r.URL.Query().Get("after") != ""}
+	after := r.URL.Query().Get("after")
+	if after != "" && s.faults.roll(s.faults.get().CiscoRepeatCursor) {
+		s.stats.addFault("cisco_repeat_cursor")
+		items, start, end, hasNext = nil, after, after, true
+	}
+	info := ciscoPageInfo{HasNextPage: hasNext, HasPreviousPage: after != ""}
 	if start != "" {
 		info.StartCursor, info.EndCursor = &start, &end
 	}

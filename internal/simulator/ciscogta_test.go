@@ -219,3 +219,32 @@ func TestCiscoFaultsApplyToDataNotTokens(t *testing.T) {
 	assert.Equal(t, http.StatusInternalServerError, resp.status)
 	assert.Contains(t, string(resp.body), `"message"`)
 }
+
+func TestCiscoRepeatCursorFault(t *testing.T) {
+	sim, c := start(t, Options{Seed: 81, Backlog: 30})
+	token := c.ciscoToken()
+	sim.SetFaults(Faults{CiscoRepeatCursor: 1})
+	for _, tc := range []struct {
+		method, path, body string
+		query              url.Values
+	}{
+		{http.MethodGet, ciscoAlerts, "", url.Values{"sort": {"triggeredAt:asc"}, "size": {"5"}}},
+		{http.MethodGet, "/threat-detection/customer/" + CiscoCustomerID + "/threat-detections", "", url.Values{"size": {"5"}}},
+		{http.MethodPost, "/event-detection/customer/" + CiscoCustomerID + "/flows/search", `{"filter":{}}`, url.Values{"size": {"5"}}},
+	} {
+		resp, first := c.cisco(tc.method, tc.path, tc.query, tc.body, token)
+		require.Equal(t, http.StatusOK, resp.status, string(resp.body))
+		require.Len(t, first.Items, 5, "a first page has no cursor to repeat")
+		require.NotNil(t, first.PageInfo.EndCursor)
+		tc.query.Set("after", *first.PageInfo.EndCursor)
+		_, again := c.cisco(tc.method, tc.path, tc.query, tc.body, token)
+		assert.Empty(t, again.Items, tc.path)
+		assert.True(t, again.PageInfo.HasNextPage, tc.path)
+		if assert.NotNil(t, again.PageInfo.EndCursor, tc.path) {
+			assert.Equal(t, *first.PageInfo.EndCursor, *again.PageInfo.EndCursor, "%s repeats the cursor it was asked with", tc.path)
+		}
+	}
+	assert.EqualValues(t, 3, sim.Stats().Faults["cisco_repeat_cursor"])
+	sim.SetFaults(Faults{})
+	assert.Len(t, c.walk(http.MethodGet, ciscoAlerts, url.Values{"size": {"5"}}, "", token), 30)
+}

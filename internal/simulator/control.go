@@ -13,14 +13,9 @@ func registerControl(mux *http.ServeMux, s *Simulator) {
 	mux.HandleFunc("GET /_sim/healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.HandleFunc("GET /_sim/ids", func(w http.ResponseWriter, r *http.Request) {
-		source, kind := r.URL.Query().Get("source"), r.URL.Query().Get("kind")
-		if s.store(source, kind) == nil {
-			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no stream with source=" + source + " and kind=" + kind})
-			return
-		}
-		writeJSON(w, http.StatusOK, s.IDs(source, kind))
-	})
+	mux.HandleFunc("GET /_sim/ids", perStream(s, func(source, kind string) any { return s.IDs(source, kind) }))
+	// Every record of a stream as Records returns it: identity, times, closing, fields.
+	mux.HandleFunc("GET /_sim/records", perStream(s, func(source, kind string) any { return s.Records(source, kind) }))
 	mux.HandleFunc("GET /_sim/stats", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Stats())
 	})
@@ -62,6 +57,39 @@ func registerControl(mux *http.ServeMux, s *Simulator) {
 		s.RevokeTokens()
 		w.WriteHeader(http.StatusNoContent)
 	})
+	// {"revoked": true} revokes the API credentials (SetCredentialsRevoked), false restores them.
+	mux.HandleFunc("GET /_sim/credentials", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, credentialsState{Revoked: s.CredentialsRevoked()})
+	})
+	mux.HandleFunc("POST /_sim/credentials", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Revoked *bool `json:"revoked"`
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil || body.Revoked == nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": `want {"revoked": true} or {"revoked": false}`})
+			return
+		}
+		s.SetCredentialsRevoked(*body.Revoked)
+		writeJSON(w, http.StatusOK, credentialsState{Revoked: *body.Revoked})
+	})
+}
+
+// perStream answers with what of returns for the stream the query names (?source=&kind=).
+func perStream(s *Simulator, of func(source, kind string) any) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		source, kind := r.URL.Query().Get("source"), r.URL.Query().Get("kind")
+		if s.store(source, kind) == nil {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no stream with source=" + source + " and kind=" + kind})
+			return
+		}
+		writeJSON(w, http.StatusOK, of(source, kind))
+	}
+}
+
+type credentialsState struct {
+	Revoked bool `json:"revoked"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -37,6 +37,10 @@ type Faults struct {
 	Delay time.Duration
 	// RevokeEvery revokes all tokens periodically.
 	RevokeEvery time.Duration
+	// CiscoRepeatCursor is the probability that a Cisco collection page continuing after a
+	// cursor answers no items, hasNextPage true and, as endCursor, the very cursor it was asked
+	// with: a client that follows it blindly asks the same page for ever.
+	CiscoRepeatCursor float64
 }
 
 // Validate refuses probabilities outside [0, 1] and negative durations.
@@ -44,7 +48,7 @@ func (f Faults) Validate() error {
 	for _, p := range []struct {
 		name  string
 		value float64
-	}{{"rate_429", f.Rate429}, {"rate_500", f.Rate500}, {"truncate_body", f.TruncateBody}, {"reset_rate", f.ResetRate}, {"stall_rate", f.StallRate}} {
+	}{{"rate_429", f.Rate429}, {"rate_500", f.Rate500}, {"truncate_body", f.TruncateBody}, {"reset_rate", f.ResetRate}, {"stall_rate", f.StallRate}, {"cisco_repeat_cursor", f.CiscoRepeatCursor}} {
 		if p.value < 0 || p.value > 1 {
 			return fmt.Errorf("%s: probability %v is outside [0, 1]", p.name, p.value)
 		}
@@ -70,6 +74,7 @@ type faultsJSON struct {
 	ForeignNextHost   string  `json:"foreign_next_host"`
 	Delay             string  `json:"delay"`
 	RevokeEvery       string  `json:"revoke_every"`
+	CiscoRepeatCursor float64 `json:"cisco_repeat_cursor"`
 }
 
 // MarshalJSON writes snake_case fields and durations such as "250ms".
@@ -78,6 +83,7 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 		Rate429: f.Rate429, RetryAfterSeconds: f.RetryAfterSeconds, Rate500: f.Rate500,
 		TruncateBody: f.TruncateBody, ResetRate: f.ResetRate, StallRate: f.StallRate, StallFor: f.StallFor.String(),
 		ForeignNextHost: f.ForeignNextHost, Delay: f.Delay.String(), RevokeEvery: f.RevokeEvery.String(),
+		CiscoRepeatCursor: f.CiscoRepeatCursor,
 	})
 }
 
@@ -105,6 +111,7 @@ func (f *Faults) UnmarshalJSON(data []byte) error {
 		Rate429: w.Rate429, RetryAfterSeconds: w.RetryAfterSeconds, Rate500: w.Rate500,
 		TruncateBody: w.TruncateBody, ResetRate: w.ResetRate, StallRate: w.StallRate, StallFor: stallFor,
 		ForeignNextHost: w.ForeignNextHost, Delay: delay, RevokeEvery: revokeEvery,
+		CiscoRepeatCursor: w.CiscoRepeatCursor,
 	}
 	return nil
 }
@@ -181,6 +188,17 @@ func (fi *faultInjector) pick(f Faults) faultKind {
 		return faultStall
 	}
 	return noFault
+}
+
+// roll reports whether a fault of probability p hits. It draws nothing while p is 0, so that a
+// fault switched off leaves the dice of the others as they were.
+func (fi *faultInjector) roll(p float64) bool {
+	if p <= 0 {
+		return false
+	}
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	return fi.rng.Float64() < p
 }
 
 // bufferedResponse holds a response back, so that it can be sent cut short.

@@ -127,11 +127,11 @@ func TestFaultsOverHTTP(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, c.base+"/_sim/faults", strings.NewReader(body))
 		return c.do(req)
 	}
-	resp := post(`{"rate_429": 0.5, "retry_after_seconds": 3, "reset_rate": 0.1, "stall_rate": 0.2, "stall_for": "3s", "delay": "20ms", "revoke_every": "1m", "foreign_next_host": "127.0.0.2:9"}`)
+	resp := post(`{"rate_429": 0.5, "retry_after_seconds": 3, "reset_rate": 0.1, "stall_rate": 0.2, "stall_for": "3s", "delay": "20ms", "revoke_every": "1m", "foreign_next_host": "127.0.0.2:9", "cisco_repeat_cursor": 0.25}`)
 	if resp.status != http.StatusOK {
 		t.Fatalf("POST /_sim/faults: %d %s", resp.status, resp.body)
 	}
-	want := Faults{Rate429: 0.5, RetryAfterSeconds: 3, ResetRate: 0.1, StallRate: 0.2, StallFor: 3 * time.Second, Delay: 20 * time.Millisecond, RevokeEvery: time.Minute, ForeignNextHost: "127.0.0.2:9"}
+	want := Faults{Rate429: 0.5, RetryAfterSeconds: 3, ResetRate: 0.1, StallRate: 0.2, StallFor: 3 * time.Second, Delay: 20 * time.Millisecond, RevokeEvery: time.Minute, ForeignNextHost: "127.0.0.2:9", CiscoRepeatCursor: 0.25}
 	if got := sim.Faults(); got != want {
 		t.Errorf("faults in force %+v, want %+v", got, want)
 	}
@@ -140,7 +140,7 @@ func TestFaultsOverHTTP(t *testing.T) {
 	if got != want {
 		t.Errorf("GET /_sim/faults %+v, want %+v", got, want)
 	}
-	for _, bad := range []string{`{"rate_429": 1.5}`, `{"rate_4290": 0.1}`, `{"delay": "soon"}`, `{"delay": "-1s"}`, `not json`} {
+	for _, bad := range []string{`{"rate_429": 1.5}`, `{"cisco_repeat_cursor": -1}`, `{"rate_4290": 0.1}`, `{"delay": "soon"}`, `{"delay": "-1s"}`, `not json`} {
 		if resp := post(bad); resp.status != http.StatusBadRequest {
 			t.Errorf("POST %s: %d, want 400", bad, resp.status)
 		}

@@ -11,9 +11,9 @@ import (
 type Stats struct {
 	// Requests counts API requests by path and status code; /_sim/* requests are not counted.
 	Requests map[string]map[int]int64 `json:"requests"`
-	// Faults counts injected faults by type: rate_429, rate_500, truncate_body,
-	// foreign_next_host (next links pointed away), delay (responses delayed) and revoke_every
-	// (scheduled revocations).
+	// Faults counts injected faults by type: rate_429, rate_500, truncate_body, reset, stall,
+	// foreign_next_host (next links pointed away), delay (responses delayed), revoke_every
+	// (scheduled revocations) and cisco_repeat_cursor.
 	Faults map[string]int64 `json:"faults"`
 	// RateLimited counts requests refused by the rate limit (not by the rate_429 fault).
 	RateLimited int64 `json:"rate_limited"`
@@ -21,12 +21,19 @@ type Stats struct {
 	TokensIssued int64 `json:"tokens_issued"`
 	// Records is how many records each stream ("usm_anywhere/alarm") holds now.
 	Records map[string]int `json:"records"`
+	// Credentials is what each API credential sent each vendor, by source, then credential: the
+	// OAuth2 client id, Trend's token, or "" for requests without a valid one.
+	Credentials map[string]map[string]CredentialUsage `json:"credentials"`
+	// CredentialsRevoked is whether SetCredentialsRevoked(true) is in force.
+	CredentialsRevoked bool `json:"credentials_revoked"`
 }
 
 // Stats returns a snapshot of the counters.
 func (s *Simulator) Stats() Stats {
 	st := s.stats.snapshot()
 	st.TokensIssued = s.tokens.issuedCount()
+	st.Credentials = s.usage.snapshot()
+	st.CredentialsRevoked = s.tokens.revokedCredentials()
 	st.Records = make(map[string]int, len(s.stores))
 	for key, store := range s.stores {
 		st.Records[key.String()] = store.size()

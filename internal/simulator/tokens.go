@@ -23,6 +23,9 @@ type tokenIssuer struct {
 	mu     sync.Mutex
 	tokens map[string]issuedToken
 	issued int64
+	// credentialsRevoked refuses every token while set, so that a token issued just as the
+	// credentials were revoked cannot outlive the revocation.
+	credentialsRevoked bool
 }
 
 type issuedToken struct {
@@ -74,7 +77,7 @@ func (t *tokenIssuer) check(token string) (clientID string, err error) {
 	defer t.mu.Unlock()
 	it, ok := t.tokens[token]
 	switch {
-	case !ok:
+	case !ok || t.credentialsRevoked:
 		return "", errUnknownToken
 	case !time.Now().Before(it.expires):
 		return "", errExpiredToken
@@ -86,6 +89,23 @@ func (t *tokenIssuer) revokeAll() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	clear(t.tokens)
+}
+
+// setCredentialsRevoked revokes the API credentials, and with them every token issued so far,
+// or restores them; restored credentials get new tokens, the old ones stay revoked.
+func (t *tokenIssuer) setCredentialsRevoked(revoked bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.credentialsRevoked = revoked
+	if revoked {
+		clear(t.tokens)
+	}
+}
+
+func (t *tokenIssuer) revokedCredentials() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.credentialsRevoked
 }
 
 func (t *tokenIssuer) issuedCount() int64 {

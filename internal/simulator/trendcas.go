@@ -22,6 +22,7 @@ const (
 	trendPerMinute    = 10
 	trendPerDay       = 14_400
 	trendMaxWindow    = 72 * time.Hour
+	trendHorizon      = 72 * time.Hour  // how far back logs can be retrieved
 	trendDefaultSpan  = 5 * time.Minute // what a request without start or end covers
 	trendDefaultLimit = 200
 	trendMaxLimit     = 500
@@ -31,13 +32,20 @@ const (
 func init() {
 	registerVendor(vendor{
 		source:     trendCAS,
-		streams:    map[string]generator{trendKind: trendEvent},
+		streams:    map[string]stream{trendKind: {generate: trendEvent, withoutID: trendWithoutID, clocked: true}},
 		writeError: trendWriteError,
-		routes: func(s *Simulator, mux *http.ServeMux, data func(http.HandlerFunc) http.Handler) {
+		// The credential is the static token itself.
+		credential: func(s *Simulator, r *http.Request) string {
+			if !s.trendAuthorized(r) {
+				return ""
+			}
+			return s.opts.TrendCASToken
+		},
+		routes: func(s *Simulator, mux *http.ServeMux, e endpoints) {
 			list := trendList(s)
 			// Public clients use the first path; the vendor's SIEM document writes the second.
-			mux.Handle("GET /v1/siem/security_events", data(list))
-			mux.Handle("GET /siem/v1/security_events", data(list))
+			mux.Handle("GET /v1/siem/security_events", e.data(list))
+			mux.Handle("GET /siem/v1/security_events", e.data(list))
 		},
 	})
 }
@@ -52,9 +60,9 @@ type trendPage struct {
 func trendList(s *Simulator) http.HandlerFunc {
 	st := s.store(trendCAS, trendKind)
 	quota := newTrendQuota(s.opts.TrendCASPerMinute, s.opts.TrendCASPerDay)
+	orders := newTrendOrders(s.opts)
 	return func(w http.ResponseWriter, r *http.Request) {
-		token, ok := bearerToken(r)
-		if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.TrendCASToken)) != 1 {
+		if !s.trendAuthorized(r) {
 			trendWriteError(w, r, http.StatusUnauthorized, "Unauthorized: the authentication token is missing or not valid")
 			return
 		}
@@ -63,65 +71,89 @@ func trendList(s *Simulator) http.HandlerFunc {
 			return
 		}
 		q := r.URL.Query()
-		pair, from, to, limit, offset, msg := trendParams(q, time.Now())
+		req, msg := trendParams(q, time.Now(), s.opts.TrendCASHorizon)
+		if msg == "" {
+			req.shuffle, msg = orders.of(q)
+		}
 		if msg != "" {
 			trendWriteError(w, r, http.StatusBadRequest, msg)
 			return
 		}
-		items, total := st.page(query{from: from.UnixMilli(), to: to.UnixMilli(), match: pair.match, offset: offset, limit: limit})
+		items, total := st.page(query{from: req.from.UnixMilli(), to: req.to.UnixMilli(), match: req.pair.match, shuffle: req.shuffle, offset: req.offset, limit: req.limit})
 		resp := trendPage{Events: make([]map[string]any, len(items))}
 		for i, rec := range items {
 			resp.Events[i] = rec.fields
 			resp.LastTime = time.UnixMilli(rec.occurred).UTC().Format(trendTimeFormat)
 		}
 		resp.CurrentLink = (&url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawQuery: r.URL.RawQuery}).String()
-		if offset+len(items) < total {
-			q.Set("offset", strconv.Itoa(offset+limit))
+		if req.offset+len(items) < total {
+			q.Set("offset", strconv.Itoa(req.offset+req.limit))
+			orders.keep(q, req.shuffle)
 			resp.NextLink = (&url.URL{Scheme: "http", Host: s.nextHost(r), Path: r.URL.Path, RawQuery: q.Encode()}).String()
 		}
 		writeJSON(w, http.StatusOK, resp)
 	}
 }
 
-// trendParams reads a request as the API does. A refusal returns its message.
-func trendParams(q url.Values, now time.Time) (pair trendPair, from, to time.Time, limit, offset int, msg string) {
-	var ok bool
-	if pair, ok = trendPairOf(q.Get("service"), q.Get("event")); !ok {
-		return pair, from, to, 0, 0, fmt.Sprintf("Invalid parameter: service %q with event %q is not supported", q.Get("service"), q.Get("event"))
+// trendAuthorized reports whether r carries the accepted token, and the credentials are not
+// revoked (SetCredentialsRevoked revokes Trend's static token too).
+func (s *Simulator) trendAuthorized(r *http.Request) bool {
+	token, ok := bearerToken(r)
+	return ok && subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.TrendCASToken)) == 1 && !s.tokens.revokedCredentials()
+}
+
+// trendRequest is one page of one pair's window.
+type trendRequest struct {
+	pair          trendPair
+	from, to      time.Time
+	limit, offset int
+	shuffle       *shuffle
+}
+
+// trendParams reads a request as the API does. A refusal returns its message: an unknown service
+// or event says "Invalid parameter: service|event %q is not supported", and a window reaching
+// back beyond the horizon (if positive) "Invalid time range: ...", so that a client can tell a
+// pair the API does not serve from a request it can mend.
+func trendParams(q url.Values, now time.Time, horizon time.Duration) (req trendRequest, msg string) {
+	if req.pair, msg = trendPairOf(q.Get("service"), q.Get("event")); msg != "" {
+		return req, msg
 	}
-	limit, offset = trendDefaultLimit, 0
+	req.limit = trendDefaultLimit
 	var err error
 	if v := q.Get("limit"); v != "" {
-		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > trendMaxLimit {
-			return pair, from, to, 0, 0, fmt.Sprintf("Invalid parameter: limit must be between 1 and %d", trendMaxLimit)
+		if req.limit, err = strconv.Atoi(v); err != nil || req.limit < 1 || req.limit > trendMaxLimit {
+			return req, fmt.Sprintf("Invalid parameter: limit must be between 1 and %d", trendMaxLimit)
 		}
 	}
 	if v := q.Get("offset"); v != "" {
-		if offset, err = strconv.Atoi(v); err != nil || offset < 0 {
-			return pair, from, to, 0, 0, "Invalid parameter: offset"
+		if req.offset, err = strconv.Atoi(v); err != nil || req.offset < 0 {
+			return req, "Invalid parameter: offset"
 		}
 	}
 	start, hasStart, err1 := trendTime(q.Get("start"))
 	end, hasEnd, err2 := trendTime(q.Get("end"))
 	switch {
 	case err1 != nil || err2 != nil:
-		return pair, from, to, 0, 0, "Invalid parameter: start and end must be ISO 8601 timestamps in UTC, yyyy-mm-ddThh:mm:ss[.mmm]Z"
+		return req, "Invalid parameter: start and end must be ISO 8601 timestamps in UTC, yyyy-mm-ddThh:mm:ss[.mmm]Z"
 	case hasStart && hasEnd:
-		from, to = start, end
+		req.from, req.to = start, end
 	case hasStart:
-		from, to = start, start.Add(trendDefaultSpan)
+		req.from, req.to = start, start.Add(trendDefaultSpan)
 	case hasEnd:
-		from, to = end.Add(-trendDefaultSpan), end
+		req.from, req.to = end.Add(-trendDefaultSpan), end
 	default:
-		from, to = now.Add(-trendDefaultSpan), now
+		req.from, req.to = now.Add(-trendDefaultSpan), now
 	}
 	switch {
-	case to.Before(from):
-		return pair, from, to, 0, 0, "Invalid parameter: end must be no earlier than start"
-	case to.Sub(from) > trendMaxWindow:
-		return pair, from, to, 0, 0, "Invalid parameter: the interval between start and end must not exceed three days"
+	case req.to.Before(req.from):
+		return req, "Invalid parameter: end must be no earlier than start"
+	case req.to.Sub(req.from) > trendMaxWindow:
+		return req, "Invalid parameter: the interval between start and end must not exceed three days"
+	case horizon > 0 && req.from.Before(now.Add(-horizon)):
+		return req, fmt.Sprintf("Invalid time range: %s to %s begins more than %g hours before the request (%s); only the last %g hours of logs can be retrieved",
+			req.from.UTC().Format(trendTimeFormat), req.to.UTC().Format(trendTimeFormat), horizon.Hours(), now.UTC().Format(trendTimeFormat), horizon.Hours())
 	}
-	return pair, from, to, limit, offset, ""
+	return req, ""
 }
 
 func trendTime(v string) (time.Time, bool, error) {

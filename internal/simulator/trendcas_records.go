@@ -38,8 +38,8 @@ func (p trendPair) match(fields map[string]any) bool {
 	return fields["service"] == p.display && fields["event"] == p.event
 }
 
-func trendPairOf(service, event string) (trendPair, bool) {
-	var p trendPair
+// trendPairOf finds a request's pair, or says which of the two the API does not serve.
+func trendPairOf(service, event string) (p trendPair, msg string) {
 	for _, s := range trendServices {
 		if s.name == service {
 			p.display = s.display
@@ -50,7 +50,13 @@ func trendPairOf(service, event string) (trendPair, bool) {
 			p.event = e[1]
 		}
 	}
-	return p, p.display != "" && p.event != ""
+	switch {
+	case p.display == "":
+		return p, fmt.Sprintf("Invalid parameter: service %q is not supported", service)
+	case p.event == "":
+		return p, fmt.Sprintf("Invalid parameter: event %q is not supported", event)
+	}
+	return p, ""
 }
 
 var (
@@ -111,6 +117,11 @@ func trendEvent(rng *rand.Rand, occurred, _ time.Time) (string, map[string]any) 
 		msg["violating_content"] = pick(rng, []string{"", "***-**-1234", "4111 **** **** 1111"})
 	}
 	return id, map[string]any{"service": svc.display, "event": ev[1], "log_item_id": id, "message": msg}
+}
+
+// trendWithoutID is an event without log_item_id, in the event and in its message.
+func trendWithoutID(fields map[string]any) map[string]any {
+	return without(fields, []string{"log_item_id"}, []string{"message", "log_item_id"})
 }
 
 // trendTimestamp writes t mostly to the millisecond with Z, sometimes to the second, sometimes

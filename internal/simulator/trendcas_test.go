@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -23,9 +24,10 @@ type trendErrorBody struct {
 	Msg     string `json:"msg"`
 }
 
-// trendOpts is a simulator without quotas, its backlog pinned at fixedEnd.
+// trendOpts is a simulator without quotas, its backlog pinned at fixedEnd, which is further back
+// than the API's 72-hour horizon: that is lifted.
 func trendOpts(backlog int) Options {
-	return Options{Seed: 7, Backlog: backlog, BacklogEnd: fixedEnd, TrendCASPerMinute: -1, TrendCASPerDay: -1}
+	return Options{Seed: 7, Backlog: backlog, BacklogEnd: fixedEnd, TrendCASPerMinute: -1, TrendCASPerDay: -1, TrendCASHorizon: -1}
 }
 
 func trendQuery(service, event string, start, end time.Time, limit int) string {
@@ -207,5 +209,93 @@ func TestTrendForeignNextHostFault(t *testing.T) {
 	decode(t, c.get(trendQuery("box", "dlp", fixedEnd.Add(-25*time.Hour), fixedEnd, 1), trendToken).body, &p)
 	if !strings.HasPrefix(p.NextLink, "http://127.0.0.2:9/") {
 		t.Fatalf("next_link %q", p.NextLink)
+	}
+}
+
+func TestTrendShuffledPagesServeTheWindowOnce(t *testing.T) {
+	plainOpts := trendOpts(0)
+	plainOpts.Backlogs = map[string]int{"trend_cas/security_event": 3000}
+	opts := plainOpts
+	opts.TrendCASShuffledPages = true
+	_, shuffled := start(t, opts)
+	_, plain := start(t, plainOpts)
+	path := trendQuery("exchange", "dlp", fixedEnd.Add(-25*time.Hour), fixedEnd, 5)
+	inTime := eventIDs(walkPair(t, plain, path))
+	walk := walkPair(t, shuffled, path)
+	got := eventIDs(walk)
+	if len(inTime) < 20 || len(got) != len(inTime) || !sameSet(got, inTime) {
+		t.Fatalf("a shuffled walk served %d events, the ordered one %d; the same set: %v", len(got), len(inTime), sameSet(got, inTime))
+	}
+	if slices.Equal(got, inTime) {
+		t.Error("the shuffled walk came in time order")
+	}
+	if other := eventIDs(walkPair(t, shuffled, path)); slices.Equal(other, got) || !sameSet(other, got) {
+		t.Error("a second walk of the window came in the same order, or with other events")
+	}
+
+	var first trendResponse
+	decode(t, shuffled.get(path, trendToken).body, &first)
+	next, err := url.Parse(first.NextLink)
+	if err != nil || next.Query().Get(trendOrderParam) == "" {
+		t.Fatalf("next_link %q carries no order", first.NextLink)
+	}
+	trendError(t, shuffled.get(path+"&"+trendOrderParam+"=zz", trendToken), http.StatusBadRequest, -4000001)
+}
+
+func eventIDs(events []map[string]any) []string {
+	out := make([]string, len(events))
+	for i, ev := range events {
+		out[i] = ev["log_item_id"].(string)
+	}
+	return out
+}
+
+func TestTrendRefusesWindowsBeyondTheHorizon(t *testing.T) {
+	_, c := start(t, Options{Seed: 8, TrendCASPerMinute: -1, TrendCASPerDay: -1})
+	now := time.Now()
+	if resp := c.get(trendQuery("box", "dlp", now.Add(-71*time.Hour), now, 200), trendToken); resp.status != http.StatusOK {
+		t.Fatalf("a window beginning 71 hours back: %d %s", resp.status, resp.body)
+	}
+	for name, path := range map[string]string{
+		"start 73 hours back": trendQuery("box", "dlp", now.Add(-73*time.Hour), now.Add(-72*time.Hour+time.Minute), 200),
+		"only an end, 72 hours back": "/v1/siem/security_events?" + qs("service", "box", "event", "dlp",
+			"end", now.Add(-72*time.Hour).UTC().Format(trendTimeFormat)),
+	} {
+		e := trendError(t, c.get(path, trendToken), http.StatusBadRequest, -4000001)
+		if !strings.HasPrefix(e.Msg, "Invalid time range: ") || !strings.Contains(e.Msg, "72 hours") || strings.Contains(e.Msg, "not supported") {
+			t.Errorf("%s: message %q", name, e.Msg)
+		}
+	}
+	from := now.Add(-73 * time.Hour).UTC().Format(trendTimeFormat)
+	e := trendError(t, c.get(trendQuery("box", "dlp", now.Add(-73*time.Hour), now.Add(-72*time.Hour), 10), trendToken), http.StatusBadRequest, -4000001)
+	if !strings.Contains(e.Msg, from) {
+		t.Errorf("message %q does not name the window's start %s", e.Msg, from)
+	}
+
+	opts := trendOpts(0)
+	opts.TrendCASHorizon = 100 * time.Hour
+	_, longer := start(t, opts)
+	if resp := longer.get(trendQuery("box", "dlp", now.Add(-73*time.Hour), now.Add(-72*time.Hour), 10), trendToken); resp.status != http.StatusOK {
+		t.Errorf("73 hours back under a 100-hour horizon: %d %s", resp.status, resp.body)
+	}
+}
+
+func TestTrendUnknownPairIsToldApart(t *testing.T) {
+	_, c := start(t, trendOpts(0))
+	for path, want := range map[string]string{
+		trendQuery("myspace", "dlp", fixedEnd.Add(-time.Hour), fixedEnd, 10):  `Invalid parameter: service "myspace" is not supported`,
+		trendQuery("box", "phishing", fixedEnd.Add(-time.Hour), fixedEnd, 10): `Invalid parameter: event "phishing" is not supported`,
+	} {
+		if e := trendError(t, c.get(path, trendToken), http.StatusBadRequest, -4000001); e.Msg != want {
+			t.Errorf("message %q, want %q", e.Msg, want)
+		}
+	}
+	for _, path := range []string{
+		trendQuery("box", "dlp", fixedEnd.Add(-time.Hour), fixedEnd, 501),
+		trendQuery("box", "dlp", fixedEnd, fixedEnd.Add(-time.Hour), 10),
+	} {
+		if e := trendError(t, c.get(path, trendToken), http.StatusBadRequest, -4000001); strings.Contains(e.Msg, "not supported") {
+			t.Errorf("a request the client can mend says %q", e.Msg)
+		}
 	}
 }

@@ -24,14 +24,17 @@ const usmTokenTTL = 899 * time.Second
 
 func init() {
 	registerVendor(vendor{
-		source:     usmAnywhere,
-		streams:    map[string]generator{"alarm": usmAlarm, "event": usmEvent},
+		source: usmAnywhere,
+		streams: map[string]stream{
+			"alarm": {generate: usmAlarm, withoutID: usmWithoutID, status: []string{"status"}, clocked: true},
+			"event": {generate: usmEvent, withoutID: usmWithoutID, clocked: true},
+		},
 		rateLimit:  100,
 		writeError: usmWriteError,
-		routes: func(s *Simulator, mux *http.ServeMux, data func(http.HandlerFunc) http.Handler) {
-			mux.HandleFunc("POST /api/2.0/oauth/token", usmToken(s))
-			mux.Handle("GET /api/2.0/alarms", data(usmList(s, "alarm", "alarms")))
-			mux.Handle("GET /api/2.0/events", data(usmList(s, "event", s.opts.EventsEmbeddedKey)))
+		routes: func(s *Simulator, mux *http.ServeMux, e endpoints) {
+			mux.Handle("POST /api/2.0/oauth/token", e.token(usmToken(s)))
+			mux.Handle("GET /api/2.0/alarms", e.data(usmList(s, "alarm", "alarms")))
+			mux.Handle("GET /api/2.0/events", e.data(usmList(s, "event", s.opts.EventsEmbeddedKey)))
 		},
 	})
 }
@@ -189,8 +192,17 @@ func usmFilter(st *store, q url.Values) func(map[string]any) bool {
 	}
 }
 
-// withSelfLink renders a record with its HAL self link, which depends on the host asked.
+// usmWithoutID is a USM record without its id, under either key.
+func usmWithoutID(fields map[string]any) map[string]any {
+	return without(fields, []string{"uuid"}, []string{"id"})
+}
+
+// withSelfLink renders a record with its HAL self link, which depends on the host asked. A record
+// without an id has none: the link would give its id away.
 func withSelfLink(rec record, r *http.Request) map[string]any {
+	if !rec.hasID {
+		return rec.fields
+	}
 	out := maps.Clone(rec.fields)
 	self := url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path + "/" + rec.id}
 	out["_links"] = map[string]any{"self": halLink{Href: self.String()}}

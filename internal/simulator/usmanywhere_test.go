@@ -186,7 +186,7 @@ func TestSortOrder(t *testing.T) {
 			t.Fatalf("sort %q: %d items, want 200", tc.sort, len(items))
 		}
 		sorted := slices.IsSortedFunc(items, func(a, b map[string]any) int {
-			cmp := compareRecords(record{id: recordID(a), occurred: occurredMs(t, a)}, record{id: recordID(b), occurred: occurredMs(t, b)})
+			cmp := compareRecords(&record{id: recordID(a), occurred: occurredMs(t, a)}, &record{id: recordID(b), occurred: occurredMs(t, b)})
 			if tc.desc {
 				return -cmp
 			}

@@ -20,16 +20,26 @@ const usmCentral = "usm_central"
 
 func init() {
 	registerVendor(vendor{
-		source:  usmCentral,
-		streams: map[string]generator{"alarm": centralAlarm, "event": centralEvent},
+		source: usmCentral,
+		streams: map[string]stream{
+			"alarm": {generate: centralAlarm, withoutID: centralWithoutID("alarm"), status: []string{"alarm", "status"}, clocked: true},
+			"event": {generate: centralEvent, withoutID: centralWithoutID("event"), clocked: true},
+		},
 		// 100 GET and 50 POST per second per client; searches are POSTs, so the stricter limit.
 		rateLimit:  50,
 		writeError: usmWriteError,
-		routes: func(s *Simulator, mux *http.ServeMux, data func(http.HandlerFunc) http.Handler) {
-			mux.HandleFunc("POST /api/1.1/oauth/token", usmToken(s))
-			mux.Handle("GET /api/1.1/deployments", data(centralDeploymentList(s)))
-			mux.Handle("POST /api/1.1/alarms", data(centralSearch(s, "alarm")))
-			mux.Handle("POST /api/1.1/events", data(centralSearch(s, "event")))
+		routes: func(s *Simulator, mux *http.ServeMux, e endpoints) {
+			s.central = newCentralConsole()
+			for kind := range s.stores {
+				if kind.source == usmCentral {
+					s.stores[kind].hold = s.central.hold // before anything arrives: New has not returned
+				}
+			}
+			registerCentralControl(mux, s)
+			mux.Handle("POST /api/1.1/oauth/token", e.token(usmToken(s)))
+			mux.Handle("GET /api/1.1/deployments", e.data(centralDeploymentList(s)))
+			mux.Handle("POST /api/1.1/alarms", e.data(centralSearch(s, "alarm")))
+			mux.Handle("POST /api/1.1/events", e.data(centralSearch(s, "event")))
 		},
 	})
 }
@@ -41,8 +51,12 @@ func centralDeploymentList(s *Simulator) http.HandlerFunc {
 			return
 		}
 		out := make([]map[string]any, len(centralDeployments))
+		now := time.Now()
 		for i, d := range centralDeployments {
 			out[i] = d.json()
+			if s.central.current(d.name, now) != nil {
+				out[i]["connectionStatus"] = "disconnected"
+			}
 		}
 		writeJSON(w, http.StatusOK, out)
 	}
@@ -72,6 +86,9 @@ func centralSearch(s *Simulator, kind string) http.HandlerFunc {
 			return
 		}
 		q, err := centralQuery(body, kind)
+		if err == nil {
+			err = centralResultWindow(q, s.opts.CentralResultWindow)
+		}
 		if err != nil {
 			usmWriteError(w, r, http.StatusBadRequest, err.Error())
 			return
@@ -81,8 +98,31 @@ func centralSearch(s *Simulator, kind string) http.HandlerFunc {
 		for i, rec := range records {
 			items[i] = rec.fields
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"results": items, "total": total})
+		writeJSON(w, http.StatusOK, map[string]any{"results": items, "total": centralTotal(total, s.opts.CentralTotalCap)})
 	}
+}
+
+// centralResultWindow refuses, when window is positive, a page reaching beyond it, as
+// Elasticsearch refuses from + size beyond index.max_result_window, whatever the total.
+func centralResultWindow(q query, window int) error {
+	if reach := q.offset + q.limit; window > 0 && reach > window {
+		return fmt.Errorf("Result window is too large, from + size must be less than or equal to: [%d] but was [%d]. "+
+			"See the scroll api for a more efficient way to request large data sets. "+
+			"This limit can be set by changing the [index.max_result_window] index level setting.", window, reach)
+	}
+	return nil
+}
+
+// centralTotal is total as the search answers it: a number, or, when the cap is positive, as
+// Elasticsearch 7 tracks hits: exact up to the cap, a lower bound beyond.
+func centralTotal(total, limit int) any {
+	if limit <= 0 {
+		return total
+	}
+	if total > limit {
+		return map[string]any{"value": limit, "relation": "gte"}
+	}
+	return map[string]any{"value": total, "relation": "eq"}
 }
 
 // centralQuery turns a search into a store query. Pages are 1-based. Only ranges on the kind's

@@ -51,6 +51,14 @@ func centralEvent(rng *rand.Rand, occurred, received time.Time) (string, map[str
 	return id, centralResult(rng, id, "event", event, received)
 }
 
+// centralWithoutID returns a search result of kind without its id: the result's and the USM
+// object's inside it.
+func centralWithoutID(kind string) func(map[string]any) map[string]any {
+	return func(fields map[string]any) map[string]any {
+		return without(fields, []string{"id"}, []string{kind, "uuid"}, []string{kind, "id"})
+	}
+}
+
 // centralResult wraps obj as the search returns it; timestamp and @timestamp are when the console
 // indexed it, not when it occurred.
 func centralResult(rng *rand.Rand, id, kind string, obj map[string]any, received time.Time) map[string]any {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // centralToken fetches a token as the USM Central docs show: grant_type in the query string, or
@@ -228,4 +229,102 @@ func sameElements(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+// deploymentStatus reads one deployment's connectionStatus from /api/1.1/deployments.
+func deploymentStatus(c *testClient, token, name string) string {
+	c.t.Helper()
+	var deps []map[string]any
+	decode(c.t, c.get("/api/1.1/deployments", token).body, &deps)
+	for _, d := range deps {
+		if d["name"] == name {
+			return d["connectionStatus"].(string)
+		}
+	}
+	c.t.Fatalf("no deployment %s", name)
+	return ""
+}
+
+func TestCentralDeploymentReconnectsWithItsBacklog(t *testing.T) {
+	sim, c := start(t, Options{Seed: 71, Backlog: 20})
+	token := c.token()
+	searchIDs := func() map[string]bool {
+		found := map[string]bool{}
+		for _, r := range c.searchOK("/api/1.1/alarms", token, map[string]any{"page": 1, "size": 1000}).Results {
+			found[r["id"].(string)] = true
+		}
+		return found
+	}
+	if err := sim.DisconnectDeployment("acme", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if s := deploymentStatus(c, token, "acme"); s != "disconnected" {
+		t.Fatalf("acme is %s while disconnected", s)
+	}
+	if err := sim.Burst(usmCentral, "alarm", 60); err != nil {
+		t.Fatal(err)
+	}
+	held := map[string]Record{}
+	visible := searchIDs()
+	for i, r := range sim.Records(usmCentral, "alarm") {
+		if acme := r.Fields["tenantId"] == "cn://acme.alienvault.cloud"; i >= 20 && acme {
+			held[r.ID] = r
+		}
+		if _, isHeld := held[r.ID]; isHeld == r.HeldUntil.IsZero() || visible[r.ID] == isHeld {
+			t.Fatalf("alarm %d of %s: held until %v, visible %v", i, r.Fields["tenantId"], r.HeldUntil, visible[r.ID])
+		}
+	}
+	if len(held) == 0 || len(held) == 60 {
+		t.Fatalf("%d of the 60 new alarms held back: want acme's only", len(held))
+	}
+
+	// Moving the reconnection close holds the same records until then, and no longer.
+	if err := sim.DisconnectDeployment("acme", 50*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for deploymentStatus(c, token, "acme") != "connected" {
+		if time.Now().After(deadline) {
+			t.Fatal("acme still disconnected 5s after its outage was to end within 50ms")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	visible = searchIDs()
+	for id, r := range held {
+		if !visible[id] {
+			t.Errorf("held alarm %s not served once acme reconnected", id)
+		}
+		if fresh := sim.Records(usmCentral, "alarm"); !fresh[slices.IndexFunc(fresh, func(f Record) bool { return f.ID == id })].Occurred.Equal(r.Occurred) {
+			t.Errorf("alarm %s changed its occurrence time on reconnection", id)
+		}
+	}
+	if len(visible) != len(sim.IDs(usmCentral, "alarm")) {
+		t.Errorf("%d of %d alarms visible once every deployment is connected", len(visible), len(sim.IDs(usmCentral, "alarm")))
+	}
+}
+
+func TestCentralDisconnectControl(t *testing.T) {
+	sim, c := start(t, Options{Seed: 72})
+	token := c.token()
+	post := func(query string) response {
+		req, _ := http.NewRequest(http.MethodPost, c.base+"/_sim/usm_central/disconnect?"+query, nil)
+		return c.do(req)
+	}
+	if resp := post("deployment=globex&for=1h"); resp.status != http.StatusNoContent || deploymentStatus(c, token, "globex") != "disconnected" {
+		t.Fatalf("POST disconnect: %d %s", resp.status, resp.body)
+	}
+	if resp := post("deployment=globex&for=0s"); resp.status != http.StatusNoContent || deploymentStatus(c, token, "globex") != "connected" {
+		t.Fatalf("POST reconnect: %d %s", resp.status, resp.body)
+	}
+	for _, bad := range []string{"deployment=nobody&for=1m", "deployment=acme&for=soon", "deployment=acme"} {
+		if resp := post(bad); resp.status != http.StatusBadRequest {
+			t.Errorf("POST %s: %d, want 400", bad, resp.status)
+		}
+	}
+	if err := sim.DisconnectDeployment("nobody", time.Minute); err == nil || !strings.Contains(err.Error(), "acme") {
+		t.Errorf("an unknown deployment: %v, want an error listing the deployments", err)
+	}
+	if s := deploymentStatus(c, token, "initech"); s != "disconnected" {
+		t.Errorf("initech is %s, and always disconnected", s)
+	}
 }

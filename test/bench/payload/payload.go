@@ -141,7 +141,8 @@ func record(s source) ([]Case, error) {
 			own[name] = n
 		}
 	}
-	sim := simulator.New(simulator.Options{Seed: 8, BacklogEnd: backlogEnd, RateLimit: -1, TrendCASPerMinute: -1, Backlogs: own})
+	// The backlog is pinned in the past, beyond Trend's 72-hour horizon: that is lifted.
+	sim := simulator.New(simulator.Options{Seed: 8, BacklogEnd: backlogEnd, RateLimit: -1, TrendCASPerMinute: -1, TrendCASHorizon: -1, Backlogs: own})
 	defer sim.Close()
 	srv := httptest.NewServer(sim.Handler())
 	defer srv.Close()
