@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"strconv"
 	"testing"
 	"time"
 
@@ -338,6 +339,7 @@ func TestTokenEndpointFailures(t *testing.T) {
 			require.ErrorAs(t, err, &te, "the failure is the token request's")
 			assert.Equal(t, tc.status, te.Status)
 			assert.Equal(t, tc.permanent, te.Refused())
+			assert.Contains(t, err.Error(), "token request refused: HTTP "+strconv.Itoa(tc.status), "the message says the endpoint's answer")
 			assert.NotContains(t, err.Error(), testClientSecret)
 			assert.Empty(t, srv.authorizations(), "no API request without a token")
 		})

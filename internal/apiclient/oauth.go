@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sync"
@@ -95,7 +96,8 @@ func (c *ClientCredentials) classifyTokenError(err error) error {
 		return &TokenError{Err: err}
 	}
 	basic := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(c.config.ClientID) + ":" + url.QueryEscape(c.config.ClientSecret)))
-	refusal := &TokenError{Status: re.Response.StatusCode, Err: errors.New("token request refused: " + scrub(re.Error(), c.config.ClientSecret, basic))}
+	status := re.Response.StatusCode
+	refusal := &TokenError{Status: status, Err: fmt.Errorf("token request refused: HTTP %d: %s", status, scrub(re.Error(), c.config.ClientSecret, basic))}
 	if refusal.Refused() {
 		return permanent(refusal)
 	}
