@@ -164,6 +164,10 @@ func rpmArch() string {
 	return map[string]string{"amd64": "x86_64", "arm64": "aarch64"}[runtime.GOARCH]
 }
 
+// noSelfTelemetry switches the collector's own metrics endpoint (localhost:8888) off, for a
+// packaged configuration run beside other collectors.
+const noSelfTelemetry = "--set=service.telemetry.metrics.level=none"
+
 // extractDeb unpacks the .deb's files into a directory of the test's own.
 func extractDeb(t *testing.T) string {
 	t.Helper()
@@ -208,7 +212,8 @@ func simulatorEnvironment(t *testing.T, keys map[string]string, sim runningSimul
 }
 
 // The extracted binary runs with the packaged configuration and environment file: records reach
-// the backend and the health endpoint answers. Only the state directory moves, into the test's.
+// the backend and the health endpoint answers. Only the state directory moves, into the test's,
+// and the collector's own metrics endpoint is off.
 func TestPackagedBinaryRunsPackagedConfig(t *testing.T) {
 	root := extractDeb(t)
 	sim := startSimulator(t)
@@ -218,7 +223,7 @@ func TestPackagedBinaryRunsPackagedConfig(t *testing.T) {
 	env := simulatorEnvironment(t, readEnvFile(t, filepath.Join(etc, packageName+".conf")), sim, sink, health)
 
 	cmd := exec.Command(filepath.Join(root, "usr", "bin", packageName), "--config="+filepath.Join(etc, "config.yaml"),
-		"--set=extensions.file_storage.directory="+t.TempDir())
+		"--set=extensions.file_storage.directory="+t.TempDir(), noSelfTelemetry)
 	cmd.Env = env
 	c := startCommand(t, cmd)
 	waitFor(t, 60*time.Second, "records from the packaged configuration", func() bool { return sink.exportedFrom("usm_anywhere") > 0 })
