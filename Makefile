@@ -27,6 +27,12 @@ tools: $(MDATAGEN) $(BUILDER)
 $(MDATAGEN) $(BUILDER): tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o $(TOOLS_BIN)/ go.opentelemetry.io/collector/cmd/mdatagen go.opentelemetry.io/collector/cmd/builder
 
+# nfpm, pinned in tools/nfpm/go.mod (a module of its own: its dependencies must not move the
+# collector tools'), builds the .deb and the .rpm.
+NFPM := $(TOOLS_BIN)/nfpm
+$(NFPM): tools/nfpm/go.mod tools/nfpm/go.sum
+	cd tools/nfpm && $(GO) build -o $(TOOLS_BIN)/ github.com/goreleaser/nfpm/v2/cmd/nfpm
+
 # Prometheus and promtool from Debian's packages, for the alert-rule tests. If they cannot be
 # installed, those tests say so and are skipped; nothing else depends on them.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -34,6 +40,15 @@ prometheus:
 	@command -v prometheus >/dev/null && command -v promtool >/dev/null || { \
 	  $(SUDO) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null' \
 	  || echo "WARNING: could not install Debian's prometheus package: the alert-rule tests will be skipped" >&2; }
+
+# Debian's buildah (the container image), lintian (the .deb's policy check) and rpm (to read the
+# .rpm without installing it), for make package and its tests. If they cannot be installed, the
+# image or the check that needs them says so and is skipped.
+.PHONY: package-tools
+package-tools:
+	@command -v buildah >/dev/null && command -v lintian >/dev/null && command -v rpm >/dev/null || { \
+	  $(SUDO) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends buildah lintian rpm >/dev/null' \
+	  || echo "WARNING: could not install Debian's buildah, lintian and rpm: the image and some package checks will be skipped" >&2; }
 
 # etcd from Debian's etcd-server package, for the scale-out tests (the etcd extension's and the
 # multi-collector one). If it cannot be installed, those tests say so and are skipped.
@@ -69,6 +84,46 @@ $(COLLECTOR): $(BUILDER) builder-config.yaml $(GO_SOURCES)
 $(APISIM): $(GO_SOURCES)
 	@mkdir -p bin
 	$(AS_OCB) $(GO) build -o $(APISIM) ./cmd/apisim
+
+# make package: the .deb, the .rpm and the container image (an OCI archive) of the distribution,
+# in $(PACKAGES). The image is built FROM scratch by Debian's buildah, in a storage of its own under
+# build/ (nothing is pulled, nothing is left in the machine's container storage).
+VERSION   := $(shell sed -n 's/^  version: *//p' builder-config.yaml)
+ARCH      := $(shell $(GO) env GOARCH)
+PACKAGES  := build/packages
+DEB       := $(PACKAGES)/otelcol-securityalerts_$(VERSION)_$(ARCH).deb
+RPM_ARCH  := $(if $(filter amd64,$(ARCH)),x86_64,$(if $(filter arm64,$(ARCH)),aarch64,$(ARCH)))
+RPM       := $(PACKAGES)/otelcol-securityalerts-$(VERSION)-1.$(RPM_ARCH).rpm
+IMAGE     := $(PACKAGES)/otelcol-securityalerts_$(VERSION)_$(ARCH).oci.tar
+IMAGE_REF := localhost/otelcol-securityalerts:$(VERSION)
+BUILDAH   := buildah --storage-driver vfs --root $(CURDIR)/build/containers/storage --runroot $(CURDIR)/build/containers/run
+PACKAGE_SOURCES := $(COLLECTOR) $(wildcard packaging/* packaging/*/*) README.md docs/deploying.md
+
+.PHONY: package deb rpm image
+package: deb rpm image
+deb: $(DEB)
+rpm: $(RPM)
+image: $(IMAGE)
+
+$(DEB): $(NFPM) $(PACKAGE_SOURCES)
+	@mkdir -p $(PACKAGES) build/package-files
+	gzip -9n < packaging/changelog > build/package-files/changelog.gz
+	VERSION=$(VERSION) ARCH=$(ARCH) $(NFPM) package --config packaging/nfpm.yaml --packager deb --target $@
+
+$(RPM): $(NFPM) $(PACKAGE_SOURCES)
+	@mkdir -p $(PACKAGES)
+	VERSION=$(VERSION) ARCH=$(ARCH) $(NFPM) package --config packaging/nfpm.yaml --packager rpm --target $@
+
+# The build context holds only what the Containerfile copies: the binary, the build host's CA
+# certificates (Debian's ca-certificates), the image's passwd, group and hosts, the default config.
+# The image leaves the builder's storage once exported: the archive is what is shipped.
+$(IMAGE): Containerfile $(PACKAGE_SOURCES) | package-tools
+	@command -v buildah >/dev/null || { echo "SKIPPED image: buildah is not installed (make package-tools)" >&2; exit 0; }
+	rm -rf build/image-context && mkdir -p build/image-context/state $(PACKAGES)
+	cp $(COLLECTOR) packaging/config.yaml packaging/container/passwd packaging/container/group packaging/container/hosts /etc/ssl/certs/ca-certificates.crt build/image-context/
+	$(BUILDAH) bud --quiet --layers=false --build-arg VERSION=$(VERSION) -f Containerfile -t $(IMAGE_REF) build/image-context
+	rm -f $@ && $(BUILDAH) push --quiet $(IMAGE_REF) oci-archive:$@:$(IMAGE_REF)
+	$(BUILDAH) rmi --force $(IMAGE_REF) >/dev/null
 
 # Starts the simulator on $(SIM_ADDR), then the collector with testdata/run-config.yaml: records are
 # printed by the debug exporter and written to data/records.jsonl. Ctrl-C stops both.
@@ -109,8 +164,9 @@ rules-test: prometheus
 	else echo "SKIPPED rules-test: promtool is not installed (Debian's prometheus package)" >&2; fi
 
 # Builds the distribution with OCB and runs it against the simulator: faults, a SIGKILL and a
-# restart on file_storage; the README's configs; the alert rules on a real Prometheus.
-integration-test: build prometheus etcd
+# restart on file_storage; the README's configs; the alert rules on a real Prometheus; the health
+# endpoint; the packages and the image (checked and run without installing anything here).
+integration-test: build package package-tools prometheus etcd
 	$(AS_OCB) $(GO) test -count=1 -tags integration -timeout 10m ./test/e2e/...
 
 # Deterministic: the fuzz targets replay their seeds and saved failures as unit tests (plain

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -335,6 +336,11 @@ func TestTokenEndpointFailures(t *testing.T) {
 			_, err := c.Get(context.Background(), c.URL("/api/things", nil))
 			require.Error(t, err)
 			assert.Equal(t, tc.permanent, IsPermanent(err), "%v", err)
+			var te *TokenError
+			require.ErrorAs(t, err, &te, "the failure is the token request's")
+			assert.Equal(t, tc.status, te.Status)
+			assert.Equal(t, tc.permanent, te.Refused())
+			assert.Contains(t, err.Error(), "token request refused: HTTP "+strconv.Itoa(tc.status), "the message says the endpoint's answer")
 			assert.NotContains(t, err.Error(), testClientSecret)
 			assert.Empty(t, srv.authorizations(), "no API request without a token")
 		})

@@ -20,6 +20,22 @@ func (e *ForeignOriginError) Error() string {
 	return fmt.Sprintf("refusing to follow %s: it is not the configured endpoint's origin, credentials are only sent there", e.URL)
 }
 
+// TokenError is a failed token request: no answer from the token endpoint (Status 0), or its
+// refusal. Health reporting tells a refused credential from an API that is down by it.
+type TokenError struct {
+	Status int
+	Err    error
+}
+
+func (e *TokenError) Error() string { return e.Err.Error() }
+func (e *TokenError) Unwrap() error { return e.Err }
+
+// Refused is true when the token endpoint answered and turned the request down (any status
+// below 500 but 408 and 429): retrying cannot fix it.
+func (e *TokenError) Refused() bool {
+	return e.Status > 0 && e.Status < 500 && e.Status != http.StatusTooManyRequests && e.Status != http.StatusRequestTimeout
+}
+
 // HTTPError is a non-2xx answer. Its message carries the start of the body, where the vendors
 // put their error details.
 type HTTPError struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sync"
@@ -92,12 +93,13 @@ func (c *ClientCredentials) classifyTokenError(err error) error {
 	}
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) || re.Response == nil {
-		return err
+		return &TokenError{Err: err}
 	}
 	basic := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(c.config.ClientID) + ":" + url.QueryEscape(c.config.ClientSecret)))
-	msg := "token request refused: " + scrub(re.Error(), c.config.ClientSecret, basic)
-	if s := re.Response.StatusCode; s != http.StatusTooManyRequests && s != http.StatusRequestTimeout && s < 500 {
-		return permanent(errors.New(msg))
+	status := re.Response.StatusCode
+	refusal := &TokenError{Status: status, Err: fmt.Errorf("token request refused: HTTP %d: %s", status, scrub(re.Error(), c.config.ClientSecret, basic))}
+	if refusal.Refused() {
+		return permanent(refusal)
 	}
-	return errors.New(msg)
+	return refusal
 }

@@ -45,13 +45,19 @@ type securityReceiver struct {
 	sharing budgetSharer
 	ledger  grantLedger
 	budgets []*requestBudget
+	// health reports the component status from every poll's outcome; firstPoll logs the
+	// first-run table of each source's first result.
+	health    *health
+	firstPoll *firstPoll
+	// quotas reads the requests left of the sources whose API has a quota, for firstPoll.
+	quotas map[string]quotaLeft
 
 	stopMetrics context.CancelFunc
 	metricsDone sync.WaitGroup
 }
 
 func newReceiver(cfg *Config, set receiver.Settings) *securityReceiver {
-	return &securityReceiver{cfg: cfg, set: set, telemetry: newTelemetry()}
+	return &securityReceiver{cfg: cfg, set: set, telemetry: newTelemetry(), quotas: map[string]quotaLeft{}}
 }
 
 func (r *securityReceiver) setLogs(next consumer.Logs)       { r.logs = next }
@@ -91,6 +97,8 @@ func (r *securityReceiver) Start(ctx context.Context, host component.Host) error
 	if gate != nil && r.cfg.Storage == nil {
 		r.set.Logger.Warn("leader_elector without a shared storage extension: a replica taking a stream over starts it again at initial_lookback")
 	}
+	r.health = newHealth(streams, r.polls)
+	r.firstPoll = newFirstPoll(r.set.Logger, streams, r.quotas)
 	r.engine = engine.New(engine.Settings{
 		PollInterval:    r.cfg.PollInterval,
 		InitialLookback: r.cfg.InitialLookback,
@@ -100,7 +108,10 @@ func (r *securityReceiver) Start(ctx context.Context, host component.Host) error
 		Retry:           r.cfg.RetryOnFailure,
 		Logger:          r.set.Logger,
 		Gate:            gate,
+		Polled:          r.polled,
 	}, store, r, streams)
+	r.health.start()
+	r.firstPoll.start()
 	r.engine.Start()
 	r.set.Logger.Info("Polling started", zap.Int("streams", len(streams)), zap.Duration("poll_interval", r.cfg.PollInterval))
 
@@ -149,6 +160,8 @@ func (r *securityReceiver) Shutdown(ctx context.Context) error {
 	var errs []error
 	if r.engine != nil {
 		errs = append(errs, r.engine.Shutdown(ctx))
+		r.health.stopAndWait()
+		r.firstPoll.stop()
 	}
 	// Only now that nothing polls: another replica may take the streams over at once.
 	for _, withdraw := range r.withdraw {
@@ -188,7 +201,19 @@ func (r *securityReceiver) Deliver(ctx context.Context, s engine.Stream, records
 		}
 	}
 	r.telemetry.delivered(s.Source(), records)
+	r.firstPoll.delivered(s, len(records))
 	return nil
+}
+
+// polled is the engine's Polled hook: told every poll's outcome, it must not block.
+func (r *securityReceiver) polled(s engine.Stream, err error) {
+	r.health.polled(s, err)
+	r.firstPoll.polled(s, err)
+}
+
+// polls tells whether this replica polls stream now: always without a leader elector.
+func (r *securityReceiver) polls(stream string) bool {
+	return r.leading == nil || r.leading.owns(stream)
 }
 
 // Dropped counts records that will not be emitted.

@@ -42,6 +42,10 @@ func (g *registry) getOrCreate(cfg *Config, set receiver.Settings) *shared {
 
 func (s *shared) Start(ctx context.Context, host component.Host) error {
 	s.start.Do(func() { s.startErr = s.securityReceiver.Start(ctx, host) })
+	if s.startErr == nil {
+		// Each pipeline's instance has a status of its own: report to every one.
+		s.health.addHost(host)
+	}
 	return s.startErr
 }
 

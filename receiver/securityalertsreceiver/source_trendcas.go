@@ -119,6 +119,7 @@ func (c *TrendCASConfig) streams(ctx context.Context, r *securityReceiver, host 
 	}
 	c.warnAboutQuota(log, r.cfg.PollInterval)
 	budget, remaining := r.quotaBudget(quota, c.RequestsPerMinute, c.RequestsPerDay, log, trendcas.Source, c.Endpoint, c.credential())
+	r.quotas[trendcas.Source] = remaining
 	if r.metrics != nil && r.cfg.Metrics.SecurityalertsAPIQuotaRemaining.Enabled {
 		r.probes = append(r.probes, probe{source: trendcas.Source, read: func(ctx context.Context, g gauges) error {
 			n, err := remaining(ctx)

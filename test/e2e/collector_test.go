@@ -41,10 +41,17 @@ func startCollector(t *testing.T, configPath string) *collector {
 // this process's environment.
 func startCollectorIn(t *testing.T, dir, configPath string, env []string) *collector {
 	t.Helper()
-	out := &lockedBuffer{}
 	cmd := exec.Command(collectorBinary(t), "--config", configPath)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
+	return startCommand(t, cmd)
+}
+
+// startCommand starts cmd, a collector run some other way (a package's binary, an image's
+// entrypoint), killed at the end of the test if it still runs.
+func startCommand(t *testing.T, cmd *exec.Cmd) *collector {
+	t.Helper()
+	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
 	c := &collector{cmd: cmd, output: out, exited: make(chan struct{})}
