@@ -54,7 +54,7 @@ func TestEngineWalksALongBacklogInThreeDaySteps(t *testing.T) {
 	started := time.Now()
 	e.Start()
 	require.Eventually(t, func() bool { return len(api.seen()) >= 3 }, 10*time.Second, 5*time.Millisecond)
-	e.Shutdown()
+	require.NoError(t, e.Shutdown(context.Background()))
 
 	reqs := api.seen()
 	require.Len(t, reqs, 3, "a week in three walks, then the poll interval")
@@ -284,7 +284,7 @@ func TestBoundaryEventsAreEmittedOnce(t *testing.T) {
 	}, engine.NewMemoryStore(), out, st)
 	e.Start()
 	require.Eventually(t, func() bool { return len(api.seen()) >= 4 }, 10*time.Second, 5*time.Millisecond)
-	e.Shutdown()
+	require.NoError(t, e.Shutdown(context.Background()))
 	ids := out.ids()
 	require.Len(t, ids, 2, "%v", ids)
 	assert.Equal(t, "with-id", ids[0])

@@ -54,9 +54,26 @@ func fillLogRecord(lr plog.LogRecord, rec record.Record, observed pcommon.Timest
 	}
 	attrs.PutStr(attrSeverity, string(rec.Severity))
 	for k, v := range rec.Attributes {
-		attrs.PutStr(k, v)
+		putAttribute(attrs, k, v)
 	}
 	putMap(lr.Body().SetEmptyMap(), rec.Body)
+}
+
+// putAttribute writes one of a record's normalized attributes: a string, an int64 or a list of
+// strings (record.Record.Attributes keeps to those).
+func putAttribute(attrs pcommon.Map, key string, v any) {
+	switch x := v.(type) {
+	case string:
+		attrs.PutStr(key, x)
+	case int64:
+		attrs.PutInt(key, x)
+	case []string:
+		list := attrs.PutEmptySlice(key)
+		list.EnsureCapacity(len(x))
+		for _, s := range x {
+			list.AppendEmpty().SetStr(s)
+		}
+	}
 }
 
 func resource(source, tenant string, rac metadata.ResourceAttributesConfig) pcommon.Resource {
