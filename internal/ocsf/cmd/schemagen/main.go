@@ -4,7 +4,7 @@
 // object it reaches. The tests validate every OCSF body against what it writes.
 //
 //	go run ./internal/ocsf/cmd/schemagen -schema ../shared/ocsf-schema-1.8.0 \
-//	    -out internal/ocsf/testdata/schema detection_finding data_security_finding network_activity base_event
+//	    -out internal/ocsf/ocsftest/testdata/schema detection_finding data_security_finding network_activity base_event
 package main
 
 import (

@@ -146,7 +146,7 @@ func decode(t *testing.T, s string) any {
 	return v
 }
 
-// committedClasses and committedProfiles are what internal/ocsf/testdata/schema was generated
+// committedClasses and committedProfiles are what internal/ocsf/ocsftest/testdata/schema was generated
 // with (its README gives the command).
 var (
 	committedClasses  = []string{"detection_finding", "data_security_finding", "network_activity", "base_event"}
@@ -156,7 +156,7 @@ var (
 // TestCommittedSchemasAreUpToDate regenerates the committed schemas from the OCSF source, when
 // there is one beside the repository (or at $OCSF_SCHEMA_DIR), and compares them byte for byte.
 func TestCommittedSchemasAreUpToDate(t *testing.T) {
-	committed := filepath.Join("..", "..", "testdata", "schema")
+	committed := filepath.Join("..", "..", "ocsftest", "testdata", "schema")
 	src := os.Getenv("OCSF_SCHEMA_DIR")
 	if src == "" {
 		src = filepath.Join("..", "..", "..", "..", "..", "shared", "ocsf-schema-1.8.0")
@@ -171,6 +171,6 @@ func TestCommittedSchemasAreUpToDate(t *testing.T) {
 		require.NoError(t, err)
 		got, err := os.ReadFile(filepath.Join(committed, class+".json"))
 		require.NoError(t, err)
-		assert.Equal(t, string(want), string(got), "%s.json is not what the generator writes: regenerate it (testdata/schema/README.md)", class)
+		assert.Equal(t, string(want), string(got), "%s.json is not what the generator writes: regenerate it (ocsftest/testdata/schema/README.md)", class)
 	}
 }
