@@ -66,10 +66,10 @@ func TestUSMAlarmIsADetectionFinding(t *testing.T) {
 		"status_id": int64(2), "status": "In Progress", "is_alert": true, "message": "Nmap",
 		"metadata.version": "1.8.0", "metadata.product.name": "USM Anywhere", "metadata.product.vendor_name": "LevelBlue",
 		"metadata.tenant_uid": "acme.alienvault.cloud",
-		"finding_info.uid": "9c1f7d02-5b3e-4a61-8d2e-3f4a5b6c7d8e", "finding_info.title": "Nmap",
-		"finding_info.src_url":          "https://acme.alienvault.cloud/#/alarm/9c1f7d02-5b3e-4a61-8d2e-3f4a5b6c7d8e",
-		"finding_info.analytic.name":    "Nmap",
-		"finding_info.analytic.type_id": int64(1),
+		"finding_info.uid":    "9c1f7d02-5b3e-4a61-8d2e-3f4a5b6c7d8e", "finding_info.title": "Nmap",
+		"finding_info.src_url":                 "https://acme.alienvault.cloud/#/alarm/9c1f7d02-5b3e-4a61-8d2e-3f4a5b6c7d8e",
+		"finding_info.analytic.name":           "Nmap",
+		"finding_info.analytic.type_id":        int64(1),
 		"finding_info.attacks.0.technique.uid": "T1046", "finding_info.attacks.0.tactic.name": "Discovery",
 		"finding_info.attacks.0.tactic.uid": "TA0007", "finding_info.attacks.1.tactic.uid": "TA0043",
 		"evidences.0.src_endpoint.ip": "198.51.100.23", "evidences.0.src_endpoint.port": int64(47301),
@@ -184,9 +184,11 @@ func TestSchemasRefuseWhatIsNotOCSF(t *testing.T) {
 		"no finding_info":              func(e map[string]any) { delete(e, "finding_info") },
 		"a name no class has":          func(e map[string]any) { e["source_address"] = "192.0.2.1" },
 		"a host name where an IP goes": func(e map[string]any) { get(t, e, "evidences.0.src_endpoint").(map[string]any)["ip"] = "host.example" },
-		"a file without a name":        func(e map[string]any) { get(t, e, "evidences.0").(map[string]any)["file"] = map[string]any{"type_id": 1} },
-		"time as a string":             func(e map[string]any) { e["time"] = "2026-03-09T21:12:16Z" },
-		"an empty evidence":            func(e map[string]any) { e["evidences"] = []any{map[string]any{}} },
+		"a file without a name": func(e map[string]any) {
+			get(t, e, "evidences.0").(map[string]any)["file"] = map[string]any{"type_id": 1}
+		},
+		"time as a string":  func(e map[string]any) { e["time"] = "2026-03-09T21:12:16Z" },
+		"an empty evidence": func(e map[string]any) { e["evidences"] = []any{map[string]any{}} },
 	} {
 		e := valid()
 		spoil(e)
