@@ -31,6 +31,7 @@ func createDefaultConfig() component.Config {
 		Overlap:              10 * time.Minute,
 		MaxSeenIDs:           100_000,
 		RetryOnFailure:       configretry.NewDefaultBackOffConfig(),
+		BodyFormat:           BodyFormatVendor,
 		USMAnywhere:          configoptional.Default(defaultUSMAnywhereConfig()),
 		USMCentral:           configoptional.Default(defaultUSMCentralConfig()),
 		CiscoGTA:             configoptional.Default(defaultCiscoGTAConfig()),
