@@ -20,10 +20,14 @@ var (
 	baseEvent           = class{0, "Base Event", 0, "Uncategorized"}
 )
 
+// activity is an activity_id with its caption (the type's name) and the activity_name, the same
+// but for Other, which the source names.
 type activity struct {
-	id   int64
-	name string
+	id            int64
+	caption, name string
 }
+
+func known(id int64, caption string) activity { return activity{id, caption, caption} }
 
 // mapping is how one kind of record becomes an event of its class.
 type mapping struct {
@@ -67,7 +71,7 @@ func mappingOf(source string, rec record.Record) mapping {
 			return usmEvent(rec)
 		}
 		if rec.Str(ciscogta.AttrEventType) == "flow" {
-			return mapping{class: networkActivity, activity: constant(activity{6, "Traffic"}), fill: fillNetworkActivity, profiles: hostProfile}
+			return mapping{class: networkActivity, activity: constant(known(6, "Traffic")), fill: fillNetworkActivity, profiles: hostProfile}
 		}
 	}
 	return mapping{class: detectionFinding, activity: findingActivity, fill: fillDetectionFinding}
@@ -76,9 +80,9 @@ func mappingOf(source string, rec record.Record) mapping {
 func usmEvent(rec record.Record) mapping {
 	named := func(rec record.Record) activity {
 		if rec.Title == "" {
-			return activity{0, "Unknown"}
+			return known(0, "Unknown")
 		}
-		return activity{99, rec.Title}
+		return activity{99, "Other", rec.Title}
 	}
 	if rec.Str(record.AttrSourceAddress) == "" && rec.Str(record.AttrDestinationAddress) == "" {
 		return mapping{class: baseEvent, activity: named, fill: fillActor, profiles: hostProfile}
@@ -94,7 +98,7 @@ func constant(a activity) func(record.Record) activity {
 // Cisco alert emitted again).
 func findingActivity(rec record.Record) activity {
 	if !rec.Time.IsZero() && rec.Modified.After(rec.Time) {
-		return activity{2, "Update"}
+		return known(2, "Update")
 	}
-	return activity{1, "Create"}
+	return known(1, "Create")
 }

@@ -7,7 +7,10 @@ import (
 
 // findingStatuses are the Finding status ids of the normalized statuses: OCSF has no "closed",
 // and Resolved is how finding sources commonly map it.
-var findingStatuses = map[string]activity{
+var findingStatuses = map[string]struct {
+	id   int64
+	name string
+}{
 	string(record.StatusNew):        {1, "New"},
 	string(record.StatusInProgress): {2, "In Progress"},
 	string(record.StatusClosed):     {4, "Resolved"},

@@ -30,7 +30,7 @@ func Event(source string, rec record.Record, observed time.Time) map[string]any 
 		"activity_id":   activity.id,
 		"activity_name": activity.name,
 		"type_uid":      m.class.uid*100 + activity.id,
-		"type_name":     m.class.name + ": " + activity.name,
+		"type_name":     m.class.name + ": " + activity.caption,
 		"severity_id":   severityIDs[rec.Severity],
 		"severity":      severityCaptions[rec.Severity],
 		"time":          millis(occurred(rec, observed)),

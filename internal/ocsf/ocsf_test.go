@@ -132,6 +132,7 @@ func TestUSMEventsByWhatTheyName(t *testing.T) {
 	assert.Equal(t, int64(4001), e["class_uid"])
 	assert.Equal(t, int64(99), e["activity_id"])
 	assert.Equal(t, "User Login Failure", e["activity_name"], "activity Other, named as USM names the event")
+	assert.Equal(t, "Network Activity: Other", e["type_name"])
 	assert.Equal(t, "alice", get(t, e, "actor.user.name"))
 	assert.Equal(t, []any{"host"}, get(t, e, "metadata.profiles"))
 

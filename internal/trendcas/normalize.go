@@ -10,6 +10,9 @@ import (
 // ransomware, dlp): the answer's own event names differ and vary ("security_risk_scan").
 const AttrEventType = "trend_cas.event.type"
 
+// mailBody is the file_name of a mail event about the message's own text, not a file.
+const mailBody = "Mail Body"
+
 // normalize sets the normalized attributes of a security event from its message. A mail
 // service's event is about a message (its attachment is the file); a storage service's is
 // about a file, whose location is the folder holding it.
@@ -17,6 +20,9 @@ func normalize(r *record.Record, msg map[string]any, event string) {
 	r.SetString(AttrEventType, event)
 	r.SetString(record.AttrUserName, strings.TrimSpace(record.String(msg, "affected_user", "violator")))
 	name := record.String(msg, "file_name", "mail_message_file_name")
+	if name == mailBody {
+		name = ""
+	}
 	r.SetString(record.AttrFileName, name)
 	r.SetFileHash(record.String(msg, "file_sha1"))
 	if id := record.String(msg, "mail_message_id"); id != "" {

@@ -43,6 +43,9 @@ func TestFileEventNormalized(t *testing.T) {
 	}, r.Attributes)
 	assert.Empty(t, r.Title, "no risk name and no policy: no title")
 
+	body := convert(decode(t, `{"message":{"file_name":"Mail Body","mail_message_id":"<m@x>"}}`), "dlp", "h")
+	assert.Empty(t, body.Str(record.AttrFileName), "a violation in the message's text is about no file")
+
 	risk := convert(decode(t, `{"message":{"security_risk_name":"TROJ_GEN.R002C0","triggered_policy_name":"P"}}`), "securityrisk", "h")
 	assert.Equal(t, "TROJ_GEN.R002C0", risk.Title, "the risk found names the event before the policy")
 }
