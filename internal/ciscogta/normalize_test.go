@@ -1,22 +1,19 @@
 package ciscogta
 
 import (
-	"encoding/json"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/securityalerts/securityalerts/internal/apiclient"
 	"github.com/securityalerts/securityalerts/internal/record"
 )
 
 func decodeObject(t *testing.T, js string) map[string]any {
 	t.Helper()
-	d := json.NewDecoder(strings.NewReader(js))
-	d.UseNumber()
 	var m map[string]any
-	require.NoError(t, d.Decode(&m))
+	require.NoError(t, apiclient.DecodeJSON("https://h.test/x", []byte(js), &m))
 	return m
 }
 

@@ -73,16 +73,13 @@ func findingInfo(rec record.Record) map[string]any {
 	return info
 }
 
-// analytic is the rule, when the vendor names it (OCSF wants a name or a uid).
+// analytic is the rule, when the vendor names it.
 func analytic(rec record.Record) map[string]any {
-	name, uid := rec.Str(record.AttrRuleName), rec.Str(record.AttrRuleUUID)
-	if name == "" && uid == "" {
-		return nil
+	a := identified(1, "name", rec.Str(record.AttrRuleName), rec.Str(record.AttrRuleUUID))
+	if a != nil {
+		a["type"] = "Rule"
+		putString(a, "category", rec.Str(record.AttrRuleCategory))
 	}
-	a := map[string]any{"type_id": int64(1), "type": "Rule"}
-	putString(a, "name", name)
-	putString(a, "uid", uid)
-	putString(a, "category", rec.Str(record.AttrRuleCategory))
 	return a
 }
 

@@ -65,16 +65,21 @@ func endpoint(rec record.Record, addressKey, portKey string) map[string]any {
 	return ep
 }
 
-// device is the affected host, of a type the vendors do not say.
+// device is the affected host, of a type (0, Unknown) the vendors do not say.
 func device(rec record.Record) map[string]any {
-	name, id := rec.Str(record.AttrHostName), rec.Str(record.AttrHostID)
-	if name == "" && id == "" {
+	return identified(0, "hostname", rec.Str(record.AttrHostName), rec.Str(record.AttrHostID))
+}
+
+// identified is an object of the given type_id named at nameKey and identified by uid; nil
+// without either, which OCSF's objects require one of.
+func identified(typeID int64, nameKey, name, uid string) map[string]any {
+	if name == "" && uid == "" {
 		return nil
 	}
-	d := map[string]any{"type_id": int64(0)}
-	putString(d, "hostname", name)
-	putString(d, "uid", id)
-	return d
+	obj := map[string]any{"type_id": typeID}
+	putString(obj, nameKey, name)
+	putString(obj, "uid", uid)
+	return obj
 }
 
 // hashAlgorithms are OCSF's fingerprint algorithm ids of the file.hash.* attributes.

@@ -1,7 +1,6 @@
 package ocsf
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/securityalerts/securityalerts/internal/apiclient"
 	"github.com/securityalerts/securityalerts/internal/ciscogta"
 	"github.com/securityalerts/securityalerts/internal/ocsf/ocsftest"
 	"github.com/securityalerts/securityalerts/internal/record"
@@ -23,10 +23,8 @@ var (
 
 func decode(t *testing.T, js string) map[string]any {
 	t.Helper()
-	d := json.NewDecoder(strings.NewReader(js))
-	d.UseNumber()
 	var m map[string]any
-	require.NoError(t, d.Decode(&m))
+	require.NoError(t, apiclient.DecodeJSON("https://h.test/x", []byte(js), &m))
 	return m
 }
 
