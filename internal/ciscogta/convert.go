@@ -101,8 +101,8 @@ func convertDetection(obj map[string]any, tenant string) record.Record {
 	}
 	r.Time, _ = record.Time(obj, detectionTimeKeys...)
 	r.Title = record.String(obj, "title", "name")
-	r.SetString(AttrRuleName, r.Title)
-	r.SetString(record.AttrHostID, record.String(obj, "affectedAssetId"))
+	r.SetField(AttrRuleName, obj, "title", "name")
+	r.SetField(record.AttrHostID, obj, "affectedAssetId")
 	return r
 }
 
@@ -113,7 +113,7 @@ func convertEvent(obj map[string]any, tenant string) record.Record {
 		Severity: record.SeverityInfo, Attributes: map[string]any{}, Title: record.String(obj, "title"),
 	}
 	r.Time, _ = record.Time(obj, eventTimeKeys...)
-	r.SetString(record.AttrHostID, record.String(obj, "affectedAssetId"))
+	r.SetField(record.AttrHostID, obj, "affectedAssetId")
 	return r
 }
 

@@ -17,8 +17,8 @@ var flowNumbers = [][2]string{
 
 // normalizeFlow sets a flow's endpoints, ports, transport and bytes per direction.
 func normalizeFlow(r *record.Record, obj map[string]any) {
-	r.SetString(record.AttrSourceAddress, record.String(obj, "sourceIp"))
-	r.SetString(record.AttrDestinationAddress, record.String(obj, "destinationIp"))
+	r.SetField(record.AttrSourceAddress, obj, "sourceIp")
+	r.SetField(record.AttrDestinationAddress, obj, "destinationIp")
 	for _, m := range flowNumbers {
 		if n, ok := record.Int(obj, m[1]); ok {
 			r.SetInt(m[0], n)

@@ -1,6 +1,9 @@
 package record
 
-import "slices"
+import (
+	"encoding/json"
+	"slices"
+)
 
 // The normalized attributes every source emits where its object has the data: OpenTelemetry
 // semantic-convention names where they exist, ECS names where OpenTelemetry has none, and the
@@ -63,6 +66,25 @@ func (r *Record) SetString(key, value string) {
 	if value != "" {
 		r.attributes()[key] = value
 	}
+}
+
+// SetField sets key to the first of keys that m holds as a non-empty string, and reports whether
+// there was one. The decoded value is stored as it is: a field copied from the vendor object
+// costs no allocation, as boxing a string again would. A number or boolean is formatted.
+func (r *Record) SetField(key string, m map[string]any, keys ...string) bool {
+	for _, k := range keys {
+		switch v := m[k].(type) {
+		case string:
+			if v != "" {
+				r.attributes()[key] = m[k]
+				return true
+			}
+		case json.Number, bool, float64:
+			r.SetString(key, String(m, k))
+			return true
+		}
+	}
+	return false
 }
 
 // SetInt sets key to n.

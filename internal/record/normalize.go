@@ -21,11 +21,14 @@ const (
 	StatusClosed Status = "closed"
 )
 
+// statusValues are the statuses as attribute values, boxed once rather than once a record.
+var statusValues = map[Status]any{StatusNew: string(StatusNew), StatusInProgress: string(StatusInProgress), StatusClosed: string(StatusClosed)}
+
 // SetStatus sets securityalerts.status to the Status statuses gives the vendor's status (any
 // case), and leaves it unset for a status the vendor table does not know.
 func (r *Record) SetStatus(vendorStatus string, statuses map[string]Status) {
 	if s, ok := statuses[strings.ToLower(strings.TrimSpace(vendorStatus))]; ok {
-		r.SetString(AttrStatus, string(s))
+		r.attributes()[AttrStatus] = statusValues[s]
 	}
 }
 

@@ -82,8 +82,8 @@ func convert(obj map[string]any, event, tenant string) record.Record {
 	}
 	r.SeverityText = record.String(msg, levelKeys...)
 	r.Severity = severity(r.SeverityText, event)
-	r.SetString(record.AttrRuleName, record.String(msg, "triggered_policy_name"))
-	r.SetString(record.AttrRuleCategory, record.String(msg, "triggered_security_filter"))
+	r.SetField(record.AttrRuleName, msg, "triggered_policy_name")
+	r.SetField(record.AttrRuleCategory, msg, "triggered_security_filter")
 	normalize(&r, msg, event)
 	return r
 }

@@ -22,12 +22,13 @@ func normalize(r *record.Record, msg map[string]any, event string) {
 	name := record.String(msg, "file_name", "mail_message_file_name")
 	if name == mailBody {
 		name = ""
+	} else {
+		r.SetField(record.AttrFileName, msg, "file_name", "mail_message_file_name")
 	}
-	r.SetString(record.AttrFileName, name)
 	r.SetFileHash(record.String(msg, "file_sha1"))
 	if id := record.String(msg, "mail_message_id"); id != "" {
 		r.SetString(record.AttrEmailMessageID, strings.TrimSpace(id))
-		r.SetString(record.AttrEmailSubject, record.String(msg, "mail_message_subject"))
+		r.SetField(record.AttrEmailSubject, msg, "mail_message_subject")
 		r.AddStrings(record.AttrEmailFrom, addresses(msg, "mail_message_sender")...)
 		r.AddStrings(record.AttrEmailTo, addresses(msg, "mail_message_recipient")...)
 	} else if dir := strings.TrimSpace(record.String(msg, "location")); dir != "" {

@@ -42,7 +42,7 @@ func Convert(obj map[string]any, kind, tenant string) record.Record {
 	r.SeverityText = record.String(obj, "priority_label", "event_severity")
 	r.Severity = severity(obj, kind, r.SeverityText)
 	for _, m := range ruleAttributes {
-		r.SetString(m[1], record.String(obj, m[0]))
+		r.SetField(m[1], obj, m[0])
 	}
 	normalize(&r, obj, kind)
 	return r

@@ -26,10 +26,10 @@ var (
 // wraps (events[].message), the first event that has a field giving it.
 func normalize(r *record.Record, obj map[string]any, kind string) {
 	views := withEvents(obj)
-	r.SetString(record.AttrUserName, first(views, "source_username"))
-	r.SetString(record.AttrUserTargetName, first(views, "destination_username"))
-	r.SetString(record.AttrSourceAddress, first(views, sourceKeys...))
-	r.SetString(record.AttrDestinationAddress, first(views, destinationKeys...))
+	setFirst(r, record.AttrUserName, views, "source_username")
+	setFirst(r, record.AttrUserTargetName, views, "destination_username")
+	setFirst(r, record.AttrSourceAddress, views, sourceKeys...)
+	setFirst(r, record.AttrDestinationAddress, views, destinationKeys...)
 	if port, ok := firstInt(views, "source_port"); ok {
 		r.SetInt(record.AttrSourcePort, port)
 	}
@@ -37,8 +37,8 @@ func normalize(r *record.Record, obj map[string]any, kind string) {
 		r.SetInt(record.AttrDestinationPort, port)
 	}
 	r.SetString(record.AttrNetworkTransport, strings.ToLower(first(views, "transport_protocol")))
-	r.SetString(record.AttrFileName, first(views, "file_name"))
-	r.SetString(record.AttrFilePath, first(views, "file_path"))
+	setFirst(r, record.AttrFileName, views, "file_name")
+	setFirst(r, record.AttrFilePath, views, "file_path")
 	r.SetFileHash(first(views, "file_hash"))
 	r.SetURL(first(views, "request_url"))
 	r.SetAttack(record.String(obj, "rule_attack_id"), record.String(obj, "rule_attack_technique"), record.Strings(obj, "rule_attack_tactic"))
@@ -76,6 +76,15 @@ func withEvents(obj map[string]any) []map[string]any {
 		}
 	}
 	return views
+}
+
+// setFirst sets attr from the first view that has one of keys.
+func setFirst(r *record.Record, attr string, views []map[string]any, keys ...string) {
+	for _, v := range views {
+		if r.SetField(attr, v, keys...) {
+			return
+		}
+	}
 }
 
 func first(views []map[string]any, keys ...string) string {
