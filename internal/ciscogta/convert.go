@@ -22,7 +22,7 @@ const (
 	// AttrAlertRisk is the highest risk among an event's parent alerts.
 	AttrAlertRisk = "cisco_gta.alert.risk"
 	// AttrRuleName is the semantic convention for what detected it: the threat detection's title.
-	AttrRuleName = "security_rule.name"
+	AttrRuleName = record.AttrRuleName
 )
 
 // The kinds of the public contract. Flows have no kind of their own: they are events, told
@@ -40,8 +40,16 @@ var (
 	detectionTimeKeys = []string{"detectedAt", "lastDetectedAt", "firstDetectedAt", "createdAt", "modifiedAt"}
 )
 
-// closedStatuses are the statuses (and deprecated states) of alerts no longer open.
-var closedStatuses = []string{"closed", "remediated", "resolved", "ignored"}
+// alertStatuses normalizes an alert's status, or the deprecated state of older answers: a new
+// alert is New until an analyst opens it; Remediated, Resolved and Ignored are older closings.
+var alertStatuses = map[string]record.Status{
+	"new":        record.StatusNew,
+	"open":       record.StatusInProgress,
+	"closed":     record.StatusClosed,
+	"remediated": record.StatusClosed,
+	"resolved":   record.StatusClosed,
+	"ignored":    record.StatusClosed,
+}
 
 // alertStatus reads status.value, or the deprecated state string of older servers.
 func alertStatus(obj map[string]any) string {
@@ -53,14 +61,9 @@ func alertStatus(obj map[string]any) string {
 	return record.String(obj, "status", "state")
 }
 
+// isOpen: an alert is open unless its status is a closed one; an unknown status is open.
 func isOpen(status string) bool {
-	s := strings.ToLower(strings.TrimSpace(status))
-	for _, closed := range closedStatuses {
-		if s == closed {
-			return false
-		}
-	}
-	return true
+	return alertStatuses[strings.ToLower(strings.TrimSpace(status))] != record.StatusClosed
 }
 
 // riskSeverity maps Low/Medium/High/Critical; an alert without a known risk is info.
@@ -76,7 +79,6 @@ func convertAlert(obj map[string]any, tenant string) record.Record {
 	r := record.Record{
 		ID: record.String(obj, "id"), Kind: KindAlert, Tenant: tenant, Body: obj,
 		SeverityText: risk, Severity: riskSeverity(risk),
-		Attributes: make(map[string]string, 2),
 	}
 	r.Time, _ = record.Time(obj, "triggeredAt")
 	if m, ok := record.Time(obj, "modifiedAt"); ok {
@@ -84,10 +86,10 @@ func convertAlert(obj map[string]any, tenant string) record.Record {
 	} else {
 		r.Modified = r.Time // modifiedAt starts equal to triggeredAt
 	}
-	if status := alertStatus(obj); status != "" {
-		r.Attributes[AttrAlertStatus] = status
-	}
-	r.Attributes[AttrAlertUpdate] = strconv.FormatBool(!r.Time.IsZero() && r.Modified.After(r.Time))
+	status := alertStatus(obj)
+	r.SetString(AttrAlertStatus, status)
+	r.SetStatus(status, alertStatuses)
+	r.SetString(AttrAlertUpdate, strconv.FormatBool(!r.Time.IsZero() && r.Modified.After(r.Time)))
 	return r
 }
 
@@ -98,9 +100,9 @@ func convertDetection(obj map[string]any, tenant string) record.Record {
 		SeverityText: label, Severity: riskSeverity(label),
 	}
 	r.Time, _ = record.Time(obj, detectionTimeKeys...)
-	if title := record.String(obj, "title", "name"); title != "" {
-		r.Attributes = map[string]string{AttrRuleName: title}
-	}
+	r.Title = record.String(obj, "title", "name")
+	r.SetField(AttrRuleName, obj, "title", "name")
+	r.SetField(record.AttrHostID, obj, "affectedAssetId")
 	return r
 }
 
@@ -108,9 +110,10 @@ func convertDetection(obj map[string]any, tenant string) record.Record {
 func convertEvent(obj map[string]any, tenant string) record.Record {
 	r := record.Record{
 		ID: record.String(obj, "id"), Kind: KindEvent, Tenant: tenant, Body: obj,
-		Severity: record.SeverityInfo, Attributes: map[string]string{},
+		Severity: record.SeverityInfo, Attributes: map[string]any{}, Title: record.String(obj, "title"),
 	}
 	r.Time, _ = record.Time(obj, eventTimeKeys...)
+	r.SetField(record.AttrHostID, obj, "affectedAssetId")
 	return r
 }
 
@@ -119,5 +122,6 @@ func convertFlow(obj map[string]any, tenant string) record.Record {
 	r := convertEvent(obj, tenant)
 	r.Time, _ = record.Time(obj, flowTimeKeys...)
 	r.Attributes[AttrEventType] = "flow"
+	normalizeFlow(&r, obj)
 	return r
 }

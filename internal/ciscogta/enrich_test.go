@@ -79,20 +79,20 @@ func TestEnrichmentLinksEventsToDetectionsAndAlerts(t *testing.T) {
 	for _, r := range p.Records {
 		byID[r.ID] = r
 	}
-	assert.Equal(t, map[string]string{AttrEventType: "convicting", AttrDetectionID: "td1", AttrAlertID: "a1", AttrAlertRisk: "High", AttrRuleName: "Malware"}, byID["e1"].Attributes)
+	assert.Equal(t, map[string]any{AttrEventType: "convicting", AttrDetectionID: "td1", AttrAlertID: "a1", AttrAlertRisk: "High", AttrRuleName: "Malware"}, byID["e1"].Attributes)
 	assert.Equal(t, record.SeverityHigh, byID["e1"].Severity)
 	assert.Equal(t, "High", byID["e1"].SeverityText)
 
 	for _, id := range []string{"e2", "e6"} {
-		assert.Equal(t, map[string]string{AttrEventType: "contextual"}, byID[id].Attributes, id)
+		assert.Equal(t, map[string]any{AttrEventType: "contextual"}, byID[id].Attributes, id)
 		assert.Equal(t, record.SeverityInfo, byID[id].Severity)
 	}
 	// The alert was removed: the event still names it, without a risk.
-	assert.Equal(t, map[string]string{AttrEventType: "convicting", AttrDetectionID: "td2", AttrAlertID: "aGone", AttrRuleName: "Scan"}, byID["e3"].Attributes)
+	assert.Equal(t, map[string]any{AttrEventType: "convicting", AttrDetectionID: "td2", AttrAlertID: "aGone", AttrRuleName: "Scan"}, byID["e3"].Attributes)
 	assert.Equal(t, record.SeverityInfo, byID["e3"].Severity)
-	assert.Equal(t, map[string]string{AttrEventType: "convicting", AttrDetectionID: "tdGone"}, byID["e4"].Attributes)
+	assert.Equal(t, map[string]any{AttrEventType: "convicting", AttrDetectionID: "tdGone"}, byID["e4"].Attributes)
 	// Two detections, two alerts: the highest risk counts.
-	assert.Equal(t, map[string]string{AttrEventType: "convicting", AttrDetectionID: "td1,td3", AttrAlertID: "a1,aCrit", AttrAlertRisk: "Critical", AttrRuleName: "Malware; C2"}, byID["e5"].Attributes)
+	assert.Equal(t, map[string]any{AttrEventType: "convicting", AttrDetectionID: "td1,td3", AttrAlertID: "a1,aCrit", AttrAlertRisk: "Critical", AttrRuleName: "Malware; C2"}, byID["e5"].Attributes)
 	assert.Equal(t, record.SeverityCritical, byID["e5"].Severity)
 
 	require.Len(t, f.seen(detectionsBulkPath), 1)

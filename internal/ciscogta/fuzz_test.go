@@ -47,7 +47,7 @@ func FuzzAlerts(f *testing.F) {
 					t.Fatal("an alerts page must not move the watermark before its walk ends")
 				}
 				for _, r := range page.Records {
-					update := r.Attributes[AttrAlertUpdate]
+					update := r.Str(AttrAlertUpdate)
 					if r.Kind != KindAlert || (update != "true" && update != "false") ||
 						(update == "true" && (r.Time.IsZero() || !r.Modified.After(r.Time))) {
 						t.Fatalf("alert %+v", r)
@@ -103,7 +103,7 @@ func FuzzSequencePages(f *testing.F) {
 
 func checkEvent(t *testing.T, stream string, r record.Record) {
 	t.Helper()
-	typ := r.Attributes[AttrEventType]
+	typ := r.Str(AttrEventType)
 	switch stream {
 	case Source + "/threat_detections":
 		if r.Kind != KindDetection {
@@ -116,9 +116,9 @@ func checkEvent(t *testing.T, stream string, r record.Record) {
 	default:
 		enriched := typ == "convicting" || typ == "contextual"
 		if r.Kind != KindEvent || (typ != "" && !enriched) ||
-			(typ == "convicting" && r.Attributes[AttrDetectionID] == "") ||
-			(typ != "convicting" && r.Attributes[AttrAlertID] != "") ||
-			(r.Attributes[AttrAlertRisk] != "" && r.Attributes[AttrAlertRisk] != r.SeverityText) {
+			(typ == "convicting" && r.Str(AttrDetectionID) == "") ||
+			(typ != "convicting" && r.Str(AttrAlertID) != "") ||
+			(r.Str(AttrAlertRisk) != "" && r.Str(AttrAlertRisk) != r.SeverityText) {
 			t.Fatalf("event %+v", r)
 		}
 	}
@@ -144,7 +144,7 @@ func FuzzEnrichment(f *testing.F) {
 			t.Fatalf("records and an error: %v", err)
 		}
 		for _, r := range page.Records {
-			if r.Attributes[AttrEventType] == "" {
+			if r.Str(AttrEventType) == "" {
 				t.Fatalf("event not enriched: %+v", r)
 			}
 			checkEvent(t, s.Name(), r)

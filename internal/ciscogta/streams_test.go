@@ -43,7 +43,7 @@ func TestAlertsFirstSyncByTriggeredAtThenModifiedAfter(t *testing.T) {
 	assert.Equal(t, record.Record{
 		ID: "a1", Kind: "alert", Tenant: customer, Time: t0, Modified: t0,
 		Severity: record.SeverityHigh, SeverityText: "High",
-		Attributes: map[string]string{AttrAlertStatus: "New", AttrAlertUpdate: "false"},
+		Attributes: map[string]any{AttrAlertStatus: "New", AttrAlertUpdate: "false", record.AttrStatus: "new"},
 		Body:       a1.Body,
 	}, a1)
 
@@ -54,7 +54,7 @@ func TestAlertsFirstSyncByTriggeredAtThenModifiedAfter(t *testing.T) {
 	a2 := p2.Records[0]
 	assert.Equal(t, record.SeverityCritical, a2.Severity)
 	assert.True(t, t0.Add(time.Hour).Equal(a2.Modified))
-	assert.Equal(t, map[string]string{AttrAlertStatus: "Remediated", AttrAlertUpdate: "true"}, a2.Attributes)
+	assert.Equal(t, map[string]any{AttrAlertStatus: "Remediated", AttrAlertUpdate: "true", record.AttrStatus: "closed"}, a2.Attributes)
 
 	_ = fetch(t, s, engine.Query{Since: t0.Add(50 * time.Minute)})
 	qs := f.seen(alertsPath)
@@ -89,7 +89,7 @@ func TestSequenceStreamsResumeAfterTheirCursor(t *testing.T) {
 	assert.False(t, p1.Unordered)
 	require.Len(t, p1.Records, 1)
 	assert.Equal(t, "threat_detection", p1.Records[0].Kind)
-	assert.Equal(t, map[string]string{AttrRuleName: "Cryptomining"}, p1.Records[0].Attributes)
+	assert.Equal(t, map[string]any{AttrRuleName: "Cryptomining"}, p1.Records[0].Attributes)
 	assert.Equal(t, record.SeverityInfo, p1.Records[0].Severity)
 
 	p2 := fetch(t, s, engine.Query{PageToken: "101"})

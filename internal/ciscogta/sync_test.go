@@ -108,7 +108,7 @@ func TestAlertUpdatesAreReEmittedOnce(t *testing.T) {
 			Retry: configretry.BackOffConfig{}, Logger: zap.NewNop(),
 		}, store, sink, []engine.Stream{stream})
 		e.Start()
-		defer e.Shutdown(context.Background())
+		defer func() { require.NoError(t, e.Shutdown(context.Background())) }()
 		for range pages {
 			select {
 			case <-store.saved:
@@ -129,7 +129,7 @@ func TestAlertUpdatesAreReEmittedOnce(t *testing.T) {
 	got = sink.take()
 	require.Len(t, got, 1)
 	assert.Equal(t, "a1", got[0].ID)
-	assert.Equal(t, map[string]string{AttrAlertStatus: "Closed", AttrAlertUpdate: "true"}, got[0].Attributes)
+	assert.Equal(t, map[string]any{AttrAlertStatus: "Closed", AttrAlertUpdate: "true", record.AttrStatus: "closed"}, got[0].Attributes)
 	assert.True(t, now.Add(-time.Hour).Equal(got[0].Time), "Timestamp stays the trigger time")
 
 	// Nothing changed: the overlap re-read emits nothing. It reaches back the overlap behind the

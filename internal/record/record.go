@@ -22,7 +22,13 @@ type Record struct {
 	Severity     Severity
 	SeverityText string
 	// Attributes are normalized attributes (semantic conventions) beyond the contract's own.
-	Attributes map[string]string
+	// Each value is a string, an int64 or a []string (a multi-valued field): the setters of
+	// attributes.go keep that invariant, and no value is empty.
+	Attributes map[string]any
+	// Title is the vendor's short summary of the object (its rule, detection or event name),
+	// when it has one. It is no attribute of its own (no convention names it): an OCSF body
+	// uses it as the finding's title.
+	Title string
 	// Body is the vendor object as decoded JSON, every field kept. Numbers are json.Number.
 	Body map[string]any
 }

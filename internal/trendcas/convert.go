@@ -60,8 +60,8 @@ func decodePage(pageURL string, body []byte, quota *Quota) (pageBody, error) {
 	return p, nil
 }
 
-// convert makes one record of a security event. The event's message holds the details; the id
-// and time are looked for in both.
+// convert makes one record of a security event of the given type (the request's event name).
+// The event's message holds the details; the id and time are looked for in both.
 func convert(obj map[string]any, event, tenant string) record.Record {
 	msg, _ := obj["message"].(map[string]any)
 	r := record.Record{Kind: Kind, Tenant: tenant, Body: obj}
@@ -79,17 +79,9 @@ func convert(obj map[string]any, event, tenant string) record.Record {
 	}
 	r.SeverityText = record.String(msg, levelKeys...)
 	r.Severity = severity(r.SeverityText, event)
-	for _, m := range [][2]string{
-		{"triggered_policy_name", "security_rule.name"},
-		{"triggered_security_filter", "security_rule.category"},
-	} {
-		if v := record.String(msg, m[0]); v != "" {
-			if r.Attributes == nil {
-				r.Attributes = map[string]string{}
-			}
-			r.Attributes[m[1]] = v
-		}
-	}
+	r.SetField(record.AttrRuleName, msg, "triggered_policy_name")
+	r.SetField(record.AttrRuleCategory, msg, "triggered_security_filter")
+	normalize(&r, msg, event)
 	return r
 }
 

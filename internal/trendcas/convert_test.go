@@ -29,7 +29,9 @@ func TestConvertSecurityRiskScan(t *testing.T) {
 	assert.Equal(t, time.Date(2020, 8, 9, 21, 12, 16, 0, time.UTC), r.Time)
 	assert.Equal(t, record.SeverityMedium, r.Severity, "no level: a security risk is medium")
 	assert.Empty(t, r.SeverityText)
-	assert.Equal(t, map[string]string{"security_rule.name": "Default OneDrive Policy ATP", "security_rule.category": "File Blocking"}, r.Attributes)
+	assert.Equal(t, map[string]any{
+		"security_rule.name": "Default OneDrive Policy ATP", "security_rule.category": "File Blocking", AttrEventType: "securityrisk",
+	}, r.Attributes)
 	assert.Equal(t, obj, r.Body, "the whole event is the body")
 }
 

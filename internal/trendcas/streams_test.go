@@ -294,7 +294,7 @@ func TestBoundaryEventsAreEmittedOnce(t *testing.T) {
 	}, engine.NewMemoryStore(), out, st)
 	e.Start()
 	require.Eventually(t, func() bool { return len(api.seen()) >= 4 }, 10*time.Second, 5*time.Millisecond)
-	e.Shutdown(context.Background())
+	require.NoError(t, e.Shutdown(context.Background()))
 	ids := out.ids()
 	require.Len(t, ids, 2, "%v", ids)
 	assert.Equal(t, "with-id", ids[0])

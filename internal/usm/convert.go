@@ -15,17 +15,18 @@ var (
 // ruleAttributes maps USM's rule fields to the security_rule semantic conventions: the method
 // names the rule, the strategy is its category, the intent the group (ruleset) it belongs to.
 var ruleAttributes = [][2]string{
-	{"rule_method", "security_rule.name"},
-	{"rule_strategy", "security_rule.category"},
-	{"rule_intent", "security_rule.ruleset.name"},
-	{"rule_id", "security_rule.uuid"},
+	{"rule_method", record.AttrRuleName},
+	{"rule_strategy", record.AttrRuleCategory},
+	{"rule_intent", record.AttrRuleRuleset},
+	{"rule_id", record.AttrRuleUUID},
 }
 
 // OpenLabels are the priority labels USM gives alarms, in the order open alarms are counted.
 var OpenLabels = []record.Severity{record.SeverityLow, record.SeverityMedium, record.SeverityHigh}
 
-// Convert reads a USM alarm or event: id (uuid, else id), occurrence time, severity and rule
-// attributes. The object is the record's body as is.
+// Convert reads a USM alarm or event: id (uuid, else id), occurrence time, severity, rule
+// attributes and the normalized attributes of normalize.go. The object is the record's body as
+// is.
 func Convert(obj map[string]any, kind, tenant string) record.Record {
 	r := record.Record{
 		ID:     record.String(obj, "uuid", "id"),
@@ -41,13 +42,9 @@ func Convert(obj map[string]any, kind, tenant string) record.Record {
 	r.SeverityText = record.String(obj, "priority_label", "event_severity")
 	r.Severity = severity(obj, kind, r.SeverityText)
 	for _, m := range ruleAttributes {
-		if v := record.String(obj, m[0]); v != "" {
-			if r.Attributes == nil {
-				r.Attributes = make(map[string]string, len(ruleAttributes))
-			}
-			r.Attributes[m[1]] = v
-		}
+		r.SetField(m[1], obj, m[0])
 	}
+	normalize(&r, obj, kind)
 	return r
 }
 
@@ -57,7 +54,7 @@ func severity(obj map[string]any, kind, label string) record.Severity {
 	if s, ok := record.ParseSeverity(label); ok {
 		return s
 	}
-	if kind != "alarm" {
+	if kind != KindAlarm {
 		return record.SeverityInfo
 	}
 	p, ok := record.Int(obj, "priority")

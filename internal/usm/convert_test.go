@@ -100,18 +100,19 @@ func TestConvertRuleAttributesKindTenantAndBody(t *testing.T) {
 		"events": [{"uuid": "39a6918f"}]
 	}`)
 	r := Convert(obj, "alarm", "tenant.alienvault.cloud")
-	assert.Equal(t, map[string]string{
+	assert.Equal(t, map[string]any{
 		"security_rule.name":         "AWS EC2 Security Group Modified",
 		"security_rule.category":     "Network Access Control Modification",
 		"security_rule.ruleset.name": "Environmental Awareness",
 		"security_rule.uuid":         "AWSEC2SecurityGroupMod",
+		"event.url":                  "https://tenant.alienvault.cloud/#/alarm/1036671a-764d-485c-a100-ec8ab695e9c8",
 	}, r.Attributes)
 	assert.Equal(t, "alarm", r.Kind)
 	assert.Equal(t, "tenant.alienvault.cloud", r.Tenant)
 	assert.Equal(t, obj, r.Body, "every vendor field is kept")
 
 	partial := Convert(decode(t, `{"uuid":"x","rule_method":"Brute Force","rule_id":""}`), "alarm", "t")
-	assert.Equal(t, map[string]string{"security_rule.name": "Brute Force"}, partial.Attributes, "empty rule fields are left out")
+	assert.Equal(t, map[string]any{"security_rule.name": "Brute Force", "event.url": "https://t/#/alarm/x"}, partial.Attributes, "empty rule fields are left out")
 
 	none := Convert(decode(t, `{"uuid":"y"}`), "event", "t")
 	assert.Nil(t, none.Attributes)

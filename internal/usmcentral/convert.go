@@ -27,11 +27,6 @@ func convert(result map[string]any, kind string, dep Deployment) record.Record {
 	if r.Time.IsZero() {
 		r.Time, _ = record.Time(result, "timestamp", "@timestamp")
 	}
-	if name := cmp(dep.DisplayName, dep.Name); name != "" {
-		if r.Attributes == nil {
-			r.Attributes = map[string]string{}
-		}
-		r.Attributes[AttrTenantName] = name
-	}
+	r.SetString(AttrTenantName, cmp(dep.DisplayName, dep.Name))
 	return r
 }

@@ -149,8 +149,8 @@ func TestTenantMapping(t *testing.T) {
 	} {
 		r := page.Records[i]
 		assert.Equal(t, want.tenant, r.Tenant)
-		assert.Equal(t, want.name, r.Attributes[AttrTenantName])
-		assert.Equal(t, "Brute Force Authentication", r.Attributes["security_rule.name"])
+		assert.Equal(t, want.name, r.Str(AttrTenantName))
+		assert.Equal(t, "Brute Force Authentication", r.Str("security_rule.name"))
 		assert.Equal(t, record.SeverityHigh, r.Severity)
 		assert.Equal(t, "alarm", r.Kind)
 	}
@@ -168,7 +168,7 @@ func TestTenantMapping(t *testing.T) {
 	srv.setDeployments(`[{"id":"cn://newco.alienvault.cloud","name":"newco","displayName":"NewCo","fqdn":"newco.alienvault.cloud","connectionStatus":"connected","authorized":true}]`, 0)
 	page, err = pollFirst(t, s, t0)
 	require.NoError(t, err)
-	assert.Equal(t, "NewCo", page.Records[2].Attributes[AttrTenantName])
+	assert.Equal(t, "NewCo", page.Records[2].Str(AttrTenantName))
 }
 
 func TestConvertTimesAndIDs(t *testing.T) {
@@ -189,7 +189,7 @@ func TestConvertTimesAndIDs(t *testing.T) {
 			r := convert(obj, "alarm", dep)
 			assert.Equal(t, tc.wantID, r.ID)
 			assert.Equal(t, tc.wantMs, r.Time.UnixMilli())
-			assert.Equal(t, "acme", r.Attributes[AttrTenantName], "the name stands in for a missing display name")
+			assert.Equal(t, "acme", r.Str(AttrTenantName), "the name stands in for a missing display name")
 		})
 	}
 }

@@ -9,14 +9,19 @@ import (
 )
 
 // BenchmarkToLogs converts a page of records to the plog.Logs the pipeline receives.
-func BenchmarkToLogs(b *testing.B) {
+func BenchmarkToLogs(b *testing.B) { benchmarkToLogs(b, BodyFormatVendor) }
+
+// BenchmarkToLogsOCSF is the same with body_format: ocsf, each body an OCSF event.
+func BenchmarkToLogsOCSF(b *testing.B) { benchmarkToLogs(b, BodyFormatOCSF) }
+
+func benchmarkToLogs(b *testing.B, body BodyFormat) {
 	rac := metadata.DefaultResourceAttributesConfig()
 	for _, c := range payload.Cases(b, "") {
 		b.Run(c.Name, func(b *testing.B) {
 			records := c.Fetch(b)
 			b.ReportAllocs()
 			for b.Loop() {
-				toLogs(c.Source, records, rac, time.Now())
+				toLogs(c.Source, records, rac, body, time.Now())
 			}
 			payload.Report(b, c.Records)
 		})
@@ -34,7 +39,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 			b.SetBytes(int64(len(c.Page)))
 			c.Fetch(b)
 			for b.Loop() {
-				toLogs(c.Source, c.Fetch(b), rac, time.Now())
+				toLogs(c.Source, c.Fetch(b), rac, BodyFormatVendor, time.Now())
 			}
 			payload.Report(b, c.Records)
 		})

@@ -49,6 +49,9 @@ type Config struct {
 	SendInstanceID bool `mapstructure:"send_instance_id"`
 	// RetryOnFailure governs retries of failed API requests and refused deliveries.
 	RetryOnFailure configretry.BackOffConfig `mapstructure:"retry_on_failure"`
+	// BodyFormat is what each log record's body holds: the vendor's object as it came (vendor,
+	// the default), or an OCSF 1.8.0 event keeping that object in unmapped (ocsf).
+	BodyFormat BodyFormat `mapstructure:"body_format"`
 
 	// The sources: any subset of the four blocks. Each is in its source_<name>.go file.
 	USMAnywhere configoptional.Optional[USMAnywhereConfig] `mapstructure:"usm_anywhere"`
@@ -58,6 +61,14 @@ type Config struct {
 
 	metadata.MetricsBuilderConfig `mapstructure:",squash"`
 }
+
+// BodyFormat names the shape of a log record's body.
+type BodyFormat string
+
+const (
+	BodyFormatVendor BodyFormat = "vendor"
+	BodyFormatOCSF   BodyFormat = "ocsf"
+)
 
 // StreamConfig turns one list of a source on or off and filters it.
 type StreamConfig struct {
@@ -80,6 +91,7 @@ var (
 	// A watermark that far ahead of a record dated correctly would leave it where the overlap,
 	// which looks that far behind the watermark, cannot see it.
 	errSkewBeyondOverlap = errors.New("must not exceed overlap")
+	errBodyFormat      = errors.New("must be vendor or ocsf")
 )
 
 func keyErr(key string, err error) error { return fmt.Errorf("%s: %w", key, err) }
@@ -117,6 +129,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxSeenIDs <= 0 {
 		errs = append(errs, keyErr("max_seen_ids", errPositive))
+	}
+	if c.BodyFormat != BodyFormatVendor && c.BodyFormat != BodyFormatOCSF {
+		errs = append(errs, fmt.Errorf("body_format: %q %w", c.BodyFormat, errBodyFormat))
 	}
 	sources := c.sources()
 	if len(sources) == 0 {

@@ -32,6 +32,7 @@ func createDefaultConfig() component.Config {
 		MaxClockSkew:         time.Minute,
 		MaxSeenIDs:           100_000,
 		RetryOnFailure:       configretry.NewDefaultBackOffConfig(),
+		BodyFormat:           BodyFormatVendor,
 		USMAnywhere:          configoptional.Default(defaultUSMAnywhereConfig()),
 		USMCentral:           configoptional.Default(defaultUSMCentralConfig()),
 		CiscoGTA:             configoptional.Default(defaultCiscoGTAConfig()),

@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/securityalerts/securityalerts/internal/ocsf"
 	"github.com/securityalerts/securityalerts/internal/record"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadata"
 )
@@ -19,8 +20,9 @@ const (
 )
 
 // toLogs converts records to log records, one ResourceLogs per tenant. Timestamp is when the
-// vendor says it occurred, ObservedTimestamp when we received it; the body is the vendor object.
-func toLogs(source string, records []record.Record, rac metadata.ResourceAttributesConfig, observed time.Time) plog.Logs {
+// vendor says it occurred, ObservedTimestamp when we received it; the body is the vendor object,
+// or with BodyFormatOCSF the OCSF event built of it (only then is one built).
+func toLogs(source string, records []record.Record, rac metadata.ResourceAttributesConfig, body BodyFormat, observed time.Time) plog.Logs {
 	logs := plog.NewLogs()
 	scopes := map[string]plog.LogRecordSlice{}
 	obs := pcommon.NewTimestampFromTime(observed)
@@ -34,11 +36,18 @@ func toLogs(source string, records []record.Record, rac metadata.ResourceAttribu
 			lrs = sl.LogRecords()
 			scopes[rec.Tenant] = lrs
 		}
-		fillLogRecord(lrs.AppendEmpty(), rec, obs)
+		lr := lrs.AppendEmpty()
+		fillLogRecord(lr, rec, obs)
+		if body == BodyFormatOCSF {
+			putMap(lr.Body().SetEmptyMap(), ocsf.Event(source, rec, observed))
+		} else {
+			putMap(lr.Body().SetEmptyMap(), rec.Body)
+		}
 	}
 	return logs
 }
 
+// fillLogRecord sets everything of a log record but its body.
 func fillLogRecord(lr plog.LogRecord, rec record.Record, observed pcommon.Timestamp) {
 	if !rec.Time.IsZero() {
 		lr.SetTimestamp(pcommon.NewTimestampFromTime(rec.Time))
@@ -54,9 +63,25 @@ func fillLogRecord(lr plog.LogRecord, rec record.Record, observed pcommon.Timest
 	}
 	attrs.PutStr(attrSeverity, string(rec.Severity))
 	for k, v := range rec.Attributes {
-		attrs.PutStr(k, v)
+		putAttribute(attrs, k, v)
 	}
-	putMap(lr.Body().SetEmptyMap(), rec.Body)
+}
+
+// putAttribute writes one of a record's normalized attributes: a string, an int64 or a list of
+// strings (record.Record.Attributes keeps to those).
+func putAttribute(attrs pcommon.Map, key string, v any) {
+	switch x := v.(type) {
+	case string:
+		attrs.PutStr(key, x)
+	case int64:
+		attrs.PutInt(key, x)
+	case []string:
+		list := attrs.PutEmptySlice(key)
+		list.EnsureCapacity(len(x))
+		for _, s := range x {
+			list.AppendEmpty().SetStr(s)
+		}
+	}
 }
 
 func resource(source, tenant string, rac metadata.ResourceAttributesConfig) pcommon.Resource {
@@ -91,6 +116,8 @@ func putValue(dst pcommon.Value, v any) {
 	case nil:
 	case string:
 		dst.SetStr(x)
+	case int64: // what an OCSF event's integers are
+		dst.SetInt(x)
 	case bool:
 		dst.SetBool(x)
 	case json.Number:

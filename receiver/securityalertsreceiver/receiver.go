@@ -192,7 +192,7 @@ func (r *securityReceiver) closeStorage(ctx context.Context) error {
 // consumer may mutate a batch it then refuses.
 func (r *securityReceiver) Deliver(ctx context.Context, s engine.Stream, records []record.Record) error {
 	if r.logs != nil {
-		logs := toLogs(s.Source(), records, r.cfg.ResourceAttributes, time.Now())
+		logs := toLogs(s.Source(), records, r.cfg.ResourceAttributes, r.cfg.BodyFormat, time.Now())
 		ctx = r.obsrecv.StartLogsOp(ctx)
 		err := r.logs.ConsumeLogs(ctx, logs)
 		r.obsrecv.EndLogsOp(ctx, "json", len(records), err)

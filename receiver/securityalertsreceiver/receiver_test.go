@@ -151,7 +151,9 @@ func TestLogsMatchGolden(t *testing.T) {
 	require.Eventually(t, func() bool { return sink.LogRecordCount() >= 4 }, 10*time.Second, 10*time.Millisecond)
 	stop()
 
-	requireGoldenLogs(t, filepath.Join("testdata", "golden", "usm_anywhere_logs.yaml"), mergeLogs(sink.AllLogs(), "alarm", "event"))
+	batches := sink.AllLogs()
+	replaceHost(batches, strings.TrimPrefix(usm.URL, "http://"))
+	requireGoldenLogs(t, filepath.Join("testdata", "golden", "usm_anywhere_logs.yaml"), mergeLogs(batches, "alarm", "event"))
 }
 
 // mergeLogs puts every batch's records under one resource per kind, in the given order, so that
