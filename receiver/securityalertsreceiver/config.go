@@ -91,7 +91,7 @@ var (
 	// A watermark that far ahead of a record dated correctly would leave it where the overlap,
 	// which looks that far behind the watermark, cannot see it.
 	errSkewBeyondOverlap = errors.New("must not exceed overlap")
-	errBodyFormat      = errors.New("must be vendor or ocsf")
+	errBodyFormat        = errors.New("must be vendor or ocsf")
 )
 
 func keyErr(key string, err error) error { return fmt.Errorf("%s: %w", key, err) }
