@@ -10,15 +10,20 @@ BUILDER     := $(TOOLS_BIN)/builder
 COLLECTOR   := bin/otelcol-securityalerts
 APISIM      := bin/apisim
 SIM_ADDR    ?= 127.0.0.1:18080
-GO_SOURCES  := $(shell find . -name '*.go' -not -path './build/*' -not -path './.tools/*') go.mod go.sum
+GO_SOURCES  := $(shell find . \( -name '*.go' -o -name go.mod -o -name go.sum \) -not -path './build/*' -not -path './.tools/*' -not -path './tools/*')
 # vet, apisim and the integration tests compile as OCB compiles the collector (static, -trimpath),
 # so that on a fresh machine they share one build of the collector's dependencies with it (the
 # race-detector tests need cgo and build their own).
 AS_OCB := CGO_ENABLED=0 GOFLAGS="$(GOFLAGS) -trimpath"
-# Components whose code mdatagen generates from their metadata.yaml.
+# Components whose code mdatagen generates from their metadata.yaml. Each is a Go module of its own,
+# so that a distribution importing one downloads only what it needs.
 COMPONENTS  := receiver/securityalertsreceiver extension/etcdextension
+# Every module make vets and tests: the root one (the simulator, benchmarks and end-to-end tests),
+# the components, and the receiver's simulator tests (a module apart, to keep the simulator out of
+# the receiver's dependencies).
+MODULES     := . $(COMPONENTS) receiver/securityalertsreceiver/simtest
 
-.PHONY: all tools prometheus generate check-generated check-binaries build run test unit-test fuzz rules-test integration-test bench fmt vet clean
+.PHONY: all tools prometheus generate check-generated check-binaries check-tidy build run test unit-test fuzz rules-test integration-test bench fmt vet clean
 
 all: build
 
@@ -63,7 +68,7 @@ generate: $(MDATAGEN)
 
 # CI fails when the committed generated code is stale against metadata.yaml.
 check-generated: generate
-	@git diff --exit-code -- $(COMPONENTS) metadata.yaml || { echo "generated code is stale: run 'make generate' and commit" >&2; exit 1; }
+	@git diff --exit-code -- $(COMPONENTS) || { echo "generated code is stale: run 'make generate' and commit" >&2; exit 1; }
 	@test -z "$$(git status --porcelain -- $(COMPONENTS))" || { git status --porcelain -- $(COMPONENTS); echo "generate produced untracked files: commit them" >&2; exit 1; }
 
 # CI fails when a tracked file is a built executable or library (ELF, Mach-O, PE): binaries are
@@ -74,12 +79,32 @@ check-binaries:
 	    7f454c46|feedface|feedfacf|cefaedfe|cffaedfe|cafebabe|4d5a*) echo "$$f";; esac; done' sh); \
 	  test -z "$$bad" || { echo "built binaries are tracked in git (git rm --cached them):"; echo "$$bad"; exit 1; } >&2
 
+# CI fails when a module's go.mod or go.sum is not what `go mod tidy` makes of it: a component's
+# requirements are what a user's build resolves.
+check-tidy:
+	@for m in $(MODULES); do (cd $$m && $(GO) mod tidy -diff) || { echo "$$m: run 'go mod tidy' there and commit" >&2; exit 1; }; done
+
 build: $(COLLECTOR) $(APISIM)
 
 $(COLLECTOR): $(BUILDER) builder-config.yaml $(GO_SOURCES)
 	@mkdir -p build bin
 	$(BUILDER) --config builder-config.yaml
 	cp build/otelcol-securityalerts/otelcol-securityalerts $(COLLECTOR)
+
+# The example of a team's own distribution (examples/custom-distribution), built as its README says
+# but against this checkout: the manifest is copied with replaces that point the receiver's module
+# here. The end-to-end tests check what it contains and that its module graph holds nothing of the
+# root module (the simulator, benchmarks and tests).
+CUSTOM_DIR := build/custom-distribution
+CUSTOM     := $(CUSTOM_DIR)/otelcol-custom/otelcol-custom
+.PHONY: custom-distribution
+custom-distribution: $(CUSTOM)
+$(CUSTOM): $(BUILDER) examples/custom-distribution/builder-config.yaml $(GO_SOURCES)
+	@mkdir -p $(CUSTOM_DIR)
+	{ cat examples/custom-distribution/builder-config.yaml; \
+	  printf '\nreplaces:\n  - %s => %s\n' github.com/securityalerts/securityalerts/receiver/securityalertsreceiver $(CURDIR)/receiver/securityalertsreceiver; \
+	} > $(CUSTOM_DIR)/builder-config.yaml
+	cd $(CUSTOM_DIR) && $(BUILDER) --config builder-config.yaml
 
 $(APISIM): $(GO_SOURCES)
 	@mkdir -p bin
@@ -137,10 +162,10 @@ fmt:
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$bad" || { echo "gofmt needed:"; echo "$$bad"; exit 1; }
 
 vet:
-	$(AS_OCB) $(GO) vet ./...
+	@for m in $(MODULES); do (cd $$m && $(AS_OCB) $(GO) vet ./...) || exit 1; done
 
 unit-test: etcd
-	$(GO) test -race -count=1 ./...
+	@for m in $(MODULES); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
 
 # Explores new inputs for every fuzz target (vendor response parsers, the config decoder) for
 # FUZZTIME each, from its seed corpus in testdata/. Random, so it is not part of `make test`: run it
@@ -149,9 +174,9 @@ unit-test: etcd
 # -fuzzminimizetime is bounded because minimising a new input otherwise stalls the run for a minute.
 FUZZTIME ?= 3s
 fuzz:
-	@for file in $$(grep -rl --include='*_test.go' '^func Fuzz' internal receiver); do \
+	@cd receiver/securityalertsreceiver && for file in $$(grep -rl --include='*_test.go' '^func Fuzz' .); do \
 	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
-	    echo "fuzz ./$$(dirname $$file) $$name for $(FUZZTIME)"; \
+	    echo "fuzz receiver/securityalertsreceiver/$$(dirname $$file) $$name for $(FUZZTIME)"; \
 	    out=$$($(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./$$(dirname $$file) 2>&1) \
 	      || { echo "$$out"; exit 1; }; \
 	  done; \
@@ -166,12 +191,12 @@ rules-test: prometheus
 # Builds the distribution with OCB and runs it against the simulator: faults, a SIGKILL and a
 # restart on file_storage; the README's configs; the alert rules on a real Prometheus; the health
 # endpoint; the packages and the image (checked and run without installing anything here).
-integration-test: build package package-tools prometheus etcd
+integration-test: build custom-distribution package package-tools prometheus etcd
 	$(AS_OCB) $(GO) test -count=1 -tags integration -timeout 10m ./test/e2e/...
 
 # Deterministic: the fuzz targets replay their seeds and saved failures as unit tests (plain
 # `go test`), and nothing random is explored; that is `make fuzz`.
-test: fmt vet check-generated check-binaries unit-test rules-test integration-test
+test: fmt vet check-generated check-binaries check-tidy unit-test rules-test integration-test
 
 # The numbers of docs/performance.md, as tables: conversion benchmarks against plain decoding,
 # request rates under the documented limits, the receiver's peak RSS draining a backlog, and the

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadata"
-	"github.com/securityalerts/securityalerts/test/bench/payload"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/payload"
 )
 
 // BenchmarkToLogs converts a page of records to the plog.Logs the pipeline receives.

@@ -10,8 +10,8 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/securityalerts/securityalerts/internal/apiclient"
-	"github.com/securityalerts/securityalerts/internal/engine"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/apiclient"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/engine"
 )
 
 // budgetSharer shares a credential's request budget among the replicas that poll with it (the

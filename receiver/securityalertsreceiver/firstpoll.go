@@ -13,8 +13,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/securityalerts/securityalerts/internal/apiclient"
-	"github.com/securityalerts/securityalerts/internal/engine"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/apiclient"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/engine"
 )
 
 // firstPollPatience is how long the first-poll table waits for every source's first result.

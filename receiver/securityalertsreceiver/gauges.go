@@ -5,8 +5,8 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
-	"github.com/securityalerts/securityalerts/internal/record"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadata"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/record"
 )
 
 // probe reads a source's gauges (what its API can tell about the platform's state now) at every

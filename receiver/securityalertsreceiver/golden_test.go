@@ -19,7 +19,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/securityalerts/securityalerts/internal/ocsf/ocsftest"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/ocsf/ocsftest"
 )
 
 // route answers one request of a source's API with a fixture of testdata/golden/<source>/, or

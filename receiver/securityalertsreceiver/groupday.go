@@ -7,7 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/securityalerts/securityalerts/internal/trendcas"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/trendcas"
 )
 
 // groupDay is Trend's day for the replicas that share one token: the Quota's Allowance, backed

@@ -15,7 +15,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/securityalerts/securityalerts/internal/simulator"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/collectortest"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadata"
 )
 
@@ -80,33 +80,14 @@ func (s singleLease) SetCallBackFuncs(onStart func(context.Context), onStop func
 }
 
 func electorHost(id component.ID, ext component.Component) component.Host {
-	return extensionHost{Host: componenttest.NewNopHost(), extensions: map[component.ID]component.Component{id: ext}}
+	return collectortest.Host(map[component.ID]component.Component{id: ext})
 }
 
-// recordingSimulator serves backlog alarms and events, and records who asked for what.
-func recordingSimulator(t *testing.T, backlog int) (*simulator.Simulator, string) {
-	t.Helper()
-	sim := simulator.New(simulator.Options{Seed: 3, Backlog: backlog, Lookback: time.Hour, RecordRequests: true})
-	t.Cleanup(sim.Close)
-	url, err := sim.Start("127.0.0.1:0")
-	require.NoError(t, err)
-	return sim, url
-}
-
-// alarmsPolled counts the simulator's alarm list requests.
-func alarmsPolled(sim *simulator.Simulator) int {
-	n := 0
-	for _, r := range sim.Requests() {
-		if r.Path == "/api/2.0/alarms" {
-			n++
-		}
-	}
-	return n
-}
+const alarmsPath = "/api/2.0/alarms"
 
 func TestLeaderElectorGatesEachStream(t *testing.T) {
-	sim, url := recordingSimulator(t, 30)
-	cfg := simConfig(url)
+	usm := newFakeUSM(t)
+	cfg := testConfig(usm.URL)
 	elector, id := newFakeElector(), component.MustNewID("etcd")
 	cfg.LeaderElector = &id
 	logs := &consumertest.LogsSink{}
@@ -115,40 +96,38 @@ func TestLeaderElectorGatesEachStream(t *testing.T) {
 	assert.Equal(t, []string{"securityalerts/usm_anywhere/alarms", "securityalerts/usm_anywhere/events"}, elector.keys(),
 		"one key per stream, prefixed with the receiver's id")
 	time.Sleep(50 * time.Millisecond) // an ungated receiver polls at once
-	assert.Zero(t, alarmsPolled(sim), "polled a stream it does not lead")
+	assert.Zero(t, usm.requests(alarmsPath), "polled a stream it does not lead")
 
 	end := elector.lead("securityalerts/usm_anywhere/alarms")
-	require.Eventually(t, func() bool { return logs.LogRecordCount() == 30 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return logs.LogRecordCount() == 3 }, 10*time.Second, 10*time.Millisecond, "the fixtures' alarms")
 	end()
-	polled := alarmsPolled(sim)
-	for _, r := range sim.Requests() {
-		assert.NotEqual(t, "/api/2.0/events", r.Path, "polled the stream it does not lead")
-	}
+	polled := usm.requests(alarmsPath)
+	assert.Zero(t, usm.requests("/api/2.0/events"), "polled the stream it does not lead")
 	stop()
-	assert.Equal(t, polled, alarmsPolled(sim), "polled after leadership ended")
+	assert.Equal(t, polled, usm.requests(alarmsPath), "polled after leadership ended")
 	elector.mu.Lock()
 	assert.ElementsMatch(t, []string{"securityalerts/usm_anywhere/alarms", "securityalerts/usm_anywhere/events"}, elector.withdrawn)
 	elector.mu.Unlock()
 }
 
 func TestSingleLeaseGatesAllStreams(t *testing.T) {
-	sim, url := recordingSimulator(t, 30)
-	cfg := simConfig(url)
+	usm := newFakeUSM(t)
+	cfg := testConfig(usm.URL)
 	elector, id := singleLease{keyed: newFakeElector()}, component.MustNewID("k8s_leader_elector")
 	cfg.LeaderElector = &id
 	logs := &consumertest.LogsSink{}
 	stop := run(t, cfg, electorHost(id, elector), logs, nil)
 	defer stop()
 	time.Sleep(50 * time.Millisecond) // an ungated receiver polls at once
-	assert.Zero(t, alarmsPolled(sim), "polled without the lease")
+	assert.Zero(t, usm.requests(alarmsPath), "polled without the lease")
 
 	end := elector.keyed.lead("lease")
-	require.Eventually(t, func() bool { return logs.LogRecordCount() == 60 }, 10*time.Second, 10*time.Millisecond, "alarms and events")
+	require.Eventually(t, func() bool { return logs.LogRecordCount() == 4 }, 10*time.Second, 10*time.Millisecond, "the fixtures' alarms and event")
 	end()
 }
 
 func TestLeaderElectorMustBeOne(t *testing.T) {
-	cfg := simConfig("http://127.0.0.1:1")
+	cfg := testConfig("http://127.0.0.1:1")
 	id := component.MustNewID("file_storage")
 	cfg.LeaderElector = &id
 	f := NewFactory()
@@ -172,8 +151,7 @@ func TestLeaderElectorMustBeOne(t *testing.T) {
 }
 
 func TestLeaderElectorGatesTheGauges(t *testing.T) {
-	_, url := recordingSimulator(t, 30)
-	cfg := simConfig(url)
+	cfg := testConfig(newFakeUSM(t).URL)
 	elector, id := newFakeElector(), component.MustNewID("etcd")
 	cfg.LeaderElector = &id
 	metrics := &consumertest.MetricsSink{}
@@ -183,12 +161,12 @@ func TestLeaderElectorGatesTheGauges(t *testing.T) {
 
 	emissions := func() int { return len(metrics.AllMetrics()) }
 	require.Eventually(t, func() bool { return emissions() >= 2 }, 10*time.Second, 10*time.Millisecond)
-	assert.Empty(t, openAlerts(metrics), "reported the gauges of a probe it does not lead")
+	assert.Empty(t, collectortest.OpenAlerts(metrics), "reported the gauges of a probe it does not lead")
 
 	end := elector.lead("securityalerts/usm_anywhere/gauges")
-	require.Eventually(t, func() bool { return len(openAlerts(metrics)) > 0 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(collectortest.OpenAlerts(metrics)) > 0 }, 10*time.Second, 10*time.Millisecond)
 	end()
 	after := emissions()
 	require.Eventually(t, func() bool { return emissions() >= after+2 }, 10*time.Second, 10*time.Millisecond)
-	assert.Empty(t, openAlerts(metrics), "reported the gauges after leadership ended")
+	assert.Empty(t, collectortest.OpenAlerts(metrics), "reported the gauges after leadership ended")
 }

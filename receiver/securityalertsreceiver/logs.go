@@ -7,9 +7,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/securityalerts/securityalerts/internal/ocsf"
-	"github.com/securityalerts/securityalerts/internal/record"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadata"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/ocsf"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/record"
 )
 
 // Log attribute names of the public contract.

@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/collectortest"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadata"
 )
 
@@ -37,7 +38,7 @@ func TestCorruptCheckpointHoldsTheStream(t *testing.T) {
 
 	cfg := testConfig(usm.URL)
 	cfg.USMAnywhere.Get().Events.Enabled = false
-	host, id := fileStorageHost(t, dir)
+	host, id := collectortest.FileStorageHost(t, dir)
 	cfg.Storage = &id
 	core, logged := observer.New(zapcore.WarnLevel)
 	set := receivertest.NewNopSettings(metadata.Type)
@@ -70,7 +71,7 @@ func errorText(f zapcore.Field) string {
 // storageClient opens the storage the receiver uses, on the real file_storage in dir.
 func storageClient(t *testing.T, dir string) storage.Client {
 	t.Helper()
-	host, id := fileStorageHost(t, dir)
+	host, id := collectortest.FileStorageHost(t, dir)
 	client, err := host.GetExtensions()[id].(storage.Extension).GetClient(context.Background(), component.KindReceiver, component.NewID(metadata.Type), "")
 	require.NoError(t, err)
 	return client
@@ -124,7 +125,7 @@ func TestCheckpointsOfThePreviousReleaseAreResumed(t *testing.T) {
 	cc.Endpoint, cc.TokenURL, cc.ClientID, cc.ClientSecret, cc.CustomerID = cisco.URL, cisco.URL+"/iroh/oauth2/token", "id", "secret", "CTA1"
 	cc.Alerts.Enabled, cc.Events.Enrich = false, false
 	cfg.CiscoGTA = configoptional.Some(cc)
-	host, id := fileStorageHost(t, dir)
+	host, id := collectortest.FileStorageHost(t, dir)
 	cfg.Storage = &id
 	sink := &consumertest.LogsSink{}
 	stop := run(t, cfg, host, sink, nil)

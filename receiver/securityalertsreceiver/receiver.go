@@ -16,8 +16,8 @@ import (
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
 
-	"github.com/securityalerts/securityalerts/internal/engine"
-	"github.com/securityalerts/securityalerts/internal/record"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/engine"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/record"
 )
 
 // securityReceiver owns the engine for one configuration and feeds both pipelines.

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
@@ -24,7 +23,6 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
-	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver"
@@ -32,7 +30,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/securityalerts/securityalerts/internal/engine"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/collectortest"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/engine"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadata"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadatatest"
 )
@@ -42,7 +41,8 @@ import (
 type fakeUSM struct {
 	*httptest.Server
 	mu      sync.Mutex
-	queries []string // the alarms list's first-page queries, in order
+	queries []string      // the alarms list's first-page queries, in order
+	served  []http.Header // every request's headers, with its path under "Path"
 }
 
 func newFakeUSM(t *testing.T) *fakeUSM {
@@ -84,9 +84,33 @@ func newFakeUSM(t *testing.T) *fakeUSM {
 		page(w, "alarms-0.json")
 	})
 	mux.HandleFunc("GET /api/2.0/events", func(w http.ResponseWriter, _ *http.Request) { page(w, "events-0.json") })
-	f.Server = httptest.NewServer(mux)
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		header := r.Header.Clone()
+		header.Set("Path", r.URL.Path)
+		f.mu.Lock()
+		f.served = append(f.served, header)
+		f.mu.Unlock()
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(f.Close)
 	return f
+}
+
+// requests is how many requests were made for path.
+func (f *fakeUSM) requests(path string) int {
+	n := 0
+	for _, h := range f.requestHeaders() {
+		if h.Get("Path") == path {
+			n++
+		}
+	}
+	return n
+}
+
+func (f *fakeUSM) requestHeaders() []http.Header {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.served)
 }
 
 func (f *fakeUSM) firstPageQueries() []string {
@@ -120,28 +144,7 @@ func run(t *testing.T, cfg *Config, host component.Host, logs consumer.Logs, met
 
 func runWith(t *testing.T, set receiver.Settings, cfg *Config, host component.Host, logs consumer.Logs, metrics consumer.Metrics) func() {
 	t.Helper()
-	f := NewFactory()
-	// A stable id, as in a collector config: storage keys (and so checkpoints) derive from it.
-	set.ID = component.NewID(metadata.Type)
-	var comps []component.Component
-	if logs != nil {
-		r, err := f.CreateLogs(context.Background(), set, cfg, logs)
-		require.NoError(t, err)
-		comps = append(comps, r)
-	}
-	if metrics != nil {
-		r, err := f.CreateMetrics(context.Background(), set, cfg, metrics)
-		require.NoError(t, err)
-		comps = append(comps, r)
-	}
-	for _, c := range comps {
-		require.NoError(t, c.Start(context.Background(), host))
-	}
-	return func() {
-		for _, c := range comps {
-			require.NoError(t, c.Shutdown(context.Background()))
-		}
-	}
+	return collectortest.Start(t, NewFactory(), set, cfg, host, logs, metrics)
 }
 
 func TestLogsMatchGolden(t *testing.T) {
@@ -201,7 +204,7 @@ func TestCheckpointAdvancesOnlyAfterAcceptanceAndSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(usm.URL)
 	cfg.USMAnywhere.Get().Events.Enabled = false
-	host, id := fileStorageHost(t, dir)
+	host, id := collectortest.FileStorageHost(t, dir)
 	cfg.Storage = &id
 
 	logs := &failingLogs{}
@@ -212,7 +215,7 @@ func TestCheckpointAdvancesOnlyAfterAcceptanceAndSurvivesRestart(t *testing.T) {
 
 	// Once the pipeline accepts, the same records arrive and the checkpoint moves to the newest.
 	logs.accept.Store(true)
-	host, _ = fileStorageHost(t, dir)
+	host, _ = collectortest.FileStorageHost(t, dir)
 	stop = run(t, cfg, host, logs, nil)
 	require.Eventually(t, func() bool { return logs.LogRecordCount() >= 3 }, 10*time.Second, 10*time.Millisecond)
 	stop()
@@ -225,7 +228,7 @@ func TestCheckpointAdvancesOnlyAfterAcceptanceAndSurvivesRestart(t *testing.T) {
 	// alarm delivered; the overlap behind it is counted for late arrivals) and emits nothing twice.
 	before := len(usm.firstPageQueries())
 	logs2 := &consumertest.LogsSink{}
-	host, _ = fileStorageHost(t, dir)
+	host, _ = collectortest.FileStorageHost(t, dir)
 	stop = run(t, cfg, host, logs2, nil)
 	require.Eventually(t, func() bool { return len(usm.firstPageQueries()) > before }, 10*time.Second, 10*time.Millisecond)
 	time.Sleep(100 * time.Millisecond)
@@ -243,10 +246,10 @@ func TestPermanentRefusalDropsAndAdvances(t *testing.T) {
 	metrics := &consumertest.MetricsSink{}
 	stop := run(t, cfg, componenttest.NewNopHost(), consumertest.NewErr(consumererror.NewPermanent(errors.New("bad data"))), metrics)
 	require.Eventually(t, func() bool {
-		return sumValue(metrics, "securityalerts.records.dropped", map[string]string{"reason": "rejected"}) >= 3
+		return collectortest.SumValue(metrics, "securityalerts.records.dropped", map[string]string{"reason": "rejected"}) >= 3
 	}, 10*time.Second, 20*time.Millisecond)
 	stop()
-	assert.Positive(t, sumValue(metrics, "securityalerts.records.dropped", map[string]string{"reason": "malformed"}))
+	assert.Positive(t, collectortest.SumValue(metrics, "securityalerts.records.dropped", map[string]string{"reason": "malformed"}))
 }
 
 func TestMetricsCountRecordsAndRisk(t *testing.T) {
@@ -255,20 +258,20 @@ func TestMetricsCountRecordsAndRisk(t *testing.T) {
 	metrics := &consumertest.MetricsSink{}
 	stop := run(t, testConfig(usm.URL), componenttest.NewNopHost(), logs, metrics)
 	require.Eventually(t, func() bool {
-		return sumValue(metrics, "securityalerts.records", nil) >= 4 && sumValue(metrics, "securityalerts.api.requests", nil) > 0
+		return collectortest.SumValue(metrics, "securityalerts.records", nil) >= 4 && collectortest.SumValue(metrics, "securityalerts.api.requests", nil) > 0
 	}, 10*time.Second, 20*time.Millisecond)
 	stop()
 
 	// Fixtures: alarms low, high, high (priority 60); one info event. Risk = 1 + 7 + 7 + 0.
-	assert.EqualValues(t, 2, sumValue(metrics, "securityalerts.records", map[string]string{"kind": "alarm", "severity": "high"}))
-	assert.EqualValues(t, 1, sumValue(metrics, "securityalerts.records", map[string]string{"kind": "alarm", "severity": "low"}))
-	assert.EqualValues(t, 1, sumValue(metrics, "securityalerts.records", map[string]string{"kind": "event", "severity": "info"}))
-	assert.EqualValues(t, 15, sumValue(metrics, "securityalerts.risk_score", map[string]string{"kind": "alarm"}))
-	assert.Positive(t, sumValue(metrics, "securityalerts.api.requests", map[string]string{"http.response.status_code": "200"}))
-	assert.Equal(t, map[string]int64{"low": 1, "medium": 0, "high": 1}, openAlerts(metrics))
+	assert.EqualValues(t, 2, collectortest.SumValue(metrics, "securityalerts.records", map[string]string{"kind": "alarm", "severity": "high"}))
+	assert.EqualValues(t, 1, collectortest.SumValue(metrics, "securityalerts.records", map[string]string{"kind": "alarm", "severity": "low"}))
+	assert.EqualValues(t, 1, collectortest.SumValue(metrics, "securityalerts.records", map[string]string{"kind": "event", "severity": "info"}))
+	assert.EqualValues(t, 15, collectortest.SumValue(metrics, "securityalerts.risk_score", map[string]string{"kind": "alarm"}))
+	assert.Positive(t, collectortest.SumValue(metrics, "securityalerts.api.requests", map[string]string{"http.response.status_code": "200"}))
+	assert.Equal(t, map[string]int64{"low": 1, "medium": 0, "high": 1}, collectortest.OpenAlerts(metrics))
 	// Severities not seen yet are series at zero, so that their first record is an increase.
 	assert.Equal(t, 10, countPoints(metrics, "securityalerts.records"), "5 severities × (alarm, event)")
-	assert.Zero(t, sumValue(metrics, "securityalerts.records", map[string]string{"kind": "alarm", "severity": "critical"}))
+	assert.Zero(t, collectortest.SumValue(metrics, "securityalerts.records", map[string]string{"kind": "alarm", "severity": "critical"}))
 }
 
 func TestRequestDurationHistogramInCollectorTelemetry(t *testing.T) {
@@ -299,86 +302,8 @@ func TestRequestDurationHistogramInCollectorTelemetry(t *testing.T) {
 // countPoints is the number of data points of a sum in the newest emission.
 func countPoints(sink *consumertest.MetricsSink, name string) int {
 	n := 0
-	latestMetric(sink, name, func(m pmetric.Metric) { n += m.Sum().DataPoints().Len() })
+	collectortest.LatestMetric(sink, name, func(m pmetric.Metric) { n += m.Sum().DataPoints().Len() })
 	return n
-}
-
-// sumValue is the newest value of a cumulative sum's data points that carry attrs.
-func sumValue(sink *consumertest.MetricsSink, name string, attrs map[string]string) float64 {
-	total := 0.0
-	latestMetric(sink, name, func(m pmetric.Metric) {
-		dps := m.Sum().DataPoints()
-		for d := 0; d < dps.Len(); d++ {
-			if hasAttrs(dps.At(d), attrs) {
-				total += dps.At(d).DoubleValue() + float64(dps.At(d).IntValue())
-			}
-		}
-	})
-	return total
-}
-
-// openAlerts is the newest securityalerts.alerts.open gauge by severity.
-func openAlerts(sink *consumertest.MetricsSink) map[string]int64 {
-	out := map[string]int64{}
-	latestMetric(sink, "securityalerts.alerts.open", func(m pmetric.Metric) {
-		for d := 0; d < m.Gauge().DataPoints().Len(); d++ {
-			dp := m.Gauge().DataPoints().At(d)
-			severity, _ := dp.Attributes().Get("severity")
-			out[severity.Str()] = dp.IntValue()
-		}
-	})
-	return out
-}
-
-// latestMetric calls fn for every metric called name in the newest emission.
-func latestMetric(sink *consumertest.MetricsSink, name string, fn func(pmetric.Metric)) {
-	all := sink.AllMetrics()
-	if len(all) == 0 {
-		return
-	}
-	rms := all[len(all)-1].ResourceMetrics()
-	for i := 0; i < rms.Len(); i++ {
-		sms := rms.At(i).ScopeMetrics()
-		for j := 0; j < sms.Len(); j++ {
-			ms := sms.At(j).Metrics()
-			for k := 0; k < ms.Len(); k++ {
-				if ms.At(k).Name() == name {
-					fn(ms.At(k))
-				}
-			}
-		}
-	}
-}
-
-func hasAttrs(dp pmetric.NumberDataPoint, attrs map[string]string) bool {
-	for k, want := range attrs {
-		v, ok := dp.Attributes().Get(k)
-		if !ok || v.AsString() != want {
-			return false
-		}
-	}
-	return true
-}
-
-type extensionHost struct {
-	component.Host
-	extensions map[component.ID]component.Component
-}
-
-func (h extensionHost) GetExtensions() map[component.ID]component.Component { return h.extensions }
-
-// fileStorageHost starts the real file_storage extension on dir, as the collector would.
-func fileStorageHost(t *testing.T, dir string) (component.Host, component.ID) {
-	t.Helper()
-	f := filestorage.NewFactory()
-	cfg := f.CreateDefaultConfig().(*filestorage.Config)
-	cfg.Directory = dir
-	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(f.Type()), cfg)
-	require.NoError(t, err)
-	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
-	t.Cleanup(func() { require.NoError(t, ext.Shutdown(context.Background())) })
-	id := component.NewID(f.Type())
-	return extensionHost{Host: componenttest.NewNopHost(), extensions: map[component.ID]component.Component{id: ext}}, id
 }
 
 // storedCheckpoint reads a checkpoint straight from the storage the receiver wrote to.

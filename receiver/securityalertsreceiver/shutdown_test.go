@@ -10,16 +10,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumertest"
-	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/securityalerts/securityalerts/internal/simulator"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/collectortest"
 )
 
 // Shutdown while a page is in flight abandons that page: it returns while the server still holds
 // the request, the checkpoint stays at the last accepted page, and a restart delivers the rest.
 func TestShutdownAbandonsThePageInFlight(t *testing.T) {
-	sim := simulator.New(simulator.Options{Seed: 6, Backlog: 60, Lookback: time.Hour})
-	t.Cleanup(sim.Close)
+	tl := &timeline{}
+	backlog := alarmsEvery("a", 60, time.Now().Add(-time.Hour), time.Minute/2)
+	tl.add(backlog...)
+	usm := newUnkindUSM(t, tl)
 	var holdSecondPage atomic.Bool
 	holdSecondPage.Store(true)
 	held := make(chan struct{}, 1)
@@ -34,15 +35,14 @@ func TestShutdownAbandonsThePageInFlight(t *testing.T) {
 			<-r.Context().Done() // until the client gives up
 			return
 		}
-		sim.Handler().ServeHTTP(w, r)
+		usm.Config.Handler.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 
 	dir := t.TempDir()
-	host, storageID := fileStorageHost(t, dir)
-	cfg := simConfig(srv.URL)
+	host, storageID := collectortest.FileStorageHost(t, dir)
+	cfg := usmAlarmsConfig(srv.URL, nil)
 	cfg.Storage = &storageID
-	cfg.USMAnywhere.Get().Events.Enabled = false
 	cfg.USMAnywhere.Get().PageSize = 20
 	logs := &consumertest.LogsSink{}
 	stop := run(t, cfg, host, logs, nil)
@@ -66,7 +66,7 @@ func TestShutdownAbandonsThePageInFlight(t *testing.T) {
 	cp := storedCheckpoint(t, dir, "usm_anywhere/alarms")
 	require.NotNil(t, cp)
 	var newest time.Time
-	for _, lr := range allLogRecords(logs) {
+	for _, lr := range collectortest.LogRecords(logs) {
 		if ts := lr.Timestamp().AsTime(); ts.After(newest) {
 			newest = ts
 		}
@@ -74,38 +74,21 @@ func TestShutdownAbandonsThePageInFlight(t *testing.T) {
 	assert.True(t, cp.Watermark.Equal(newest), "checkpoint %s is not the first page's newest record %s", cp.Watermark, newest)
 
 	holdSecondPage.Store(false)
-	host, _ = fileStorageHost(t, dir)
+	host, _ = collectortest.FileStorageHost(t, dir)
 	rest := &consumertest.LogsSink{}
 	stop = run(t, cfg, host, rest, nil)
 	defer stop()
 	require.Eventually(t, func() bool {
-		return logs.LogRecordCount()+rest.LogRecordCount() >= len(sim.IDs("usm_anywhere", "alarm"))
+		return logs.LogRecordCount()+rest.LogRecordCount() >= len(backlog)
 	}, 10*time.Second, 20*time.Millisecond)
 	seen := map[string]bool{}
 	for _, sink := range []*consumertest.LogsSink{logs, rest} {
-		for _, lr := range allLogRecords(sink) {
+		for _, lr := range collectortest.LogRecords(sink) {
 			id, _ := lr.Attributes().Get(attrID)
 			seen[id.Str()] = true
 		}
 	}
-	for _, id := range sim.IDs("usm_anywhere", "alarm") {
-		assert.True(t, seen[id], "alarm %s lost across the shutdown", id)
+	for _, alarm := range backlog {
+		assert.True(t, seen[alarm.id], "alarm %s lost across the shutdown", alarm.id)
 	}
-}
-
-func allLogRecords(sink *consumertest.LogsSink) []plog.LogRecord {
-	var out []plog.LogRecord
-	for _, logs := range sink.AllLogs() {
-		rls := logs.ResourceLogs()
-		for i := 0; i < rls.Len(); i++ {
-			sls := rls.At(i).ScopeLogs()
-			for j := 0; j < sls.Len(); j++ {
-				lrs := sls.At(j).LogRecords()
-				for k := 0; k < lrs.Len(); k++ {
-					out = append(out, lrs.At(k))
-				}
-			}
-		}
-	}
-	return out
 }

@@ -11,9 +11,9 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.uber.org/zap"
 
-	"github.com/securityalerts/securityalerts/internal/apiclient"
-	"github.com/securityalerts/securityalerts/internal/ciscogta"
-	"github.com/securityalerts/securityalerts/internal/engine"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/apiclient"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/ciscogta"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/engine"
 )
 
 // CiscoGTAConfig is the cisco_gta block.

@@ -1,26 +1,19 @@
 package securityalertsreceiver
 
 import (
-	"net/http"
-	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/consumer/consumertest"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/securityalerts/securityalerts/internal/simulator"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadata"
 )
 
@@ -103,145 +96,6 @@ func TestInvalidCiscoConfigNamesTheKey(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 		})
 	}
-}
-
-// splitOrigins serves the simulator from two origins, one for tokens and one for the API, and
-// notes any request that carries a credential meant for the other.
-type splitOrigins struct {
-	sim        *simulator.Simulator
-	api, token *httptest.Server
-
-	mu         sync.Mutex
-	violations []string
-}
-
-func newSplitOrigins(t *testing.T, opts simulator.Options) *splitOrigins {
-	s := &splitOrigins{sim: simulator.New(opts)}
-	t.Cleanup(s.sim.Close)
-	guard := func(origin string, refuse func(*http.Request) bool) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if refuse(r) {
-				s.mu.Lock()
-				s.violations = append(s.violations, origin+" got "+r.Method+" "+r.URL.Path+" with "+strings.SplitN(r.Header.Get("Authorization"), " ", 2)[0])
-				s.mu.Unlock()
-			}
-			s.sim.Handler().ServeHTTP(w, r)
-		})
-	}
-	s.api = httptest.NewServer(guard("api", func(r *http.Request) bool {
-		_, _, basic := r.BasicAuth()
-		return basic || strings.HasPrefix(r.URL.Path, "/iroh/")
-	}))
-	s.token = httptest.NewServer(guard("token", func(r *http.Request) bool {
-		return strings.HasPrefix(r.Header.Get("Authorization"), "Bearer") || r.URL.Path != "/iroh/oauth2/token"
-	}))
-	t.Cleanup(s.api.Close)
-	t.Cleanup(s.token.Close)
-	return s
-}
-
-func ciscoTestConfig(s *splitOrigins) *Config {
-	cfg := createDefaultConfig().(*Config)
-	cfg.PollInterval = time.Second
-	cfg.RetryOnFailure.InitialInterval = 10 * time.Millisecond
-	cfg.RetryOnFailure.MaxInterval = 50 * time.Millisecond
-	c := defaultCiscoGTAConfig()
-	c.Endpoint = s.api.URL
-	c.TokenURL = s.token.URL + "/iroh/oauth2/token"
-	c.ClientID, c.ClientSecret = "sim-client", "sim-secret"
-	c.ThreatDetections.Enabled = true
-	c.PageSize = 7
-	c.RequestsPerSecond = 50
-	cfg.CiscoGTA = configoptional.Some(c)
-	return cfg
-}
-
-// ciscoRecords indexes the emitted log records by kind and id.
-func ciscoRecords(t *testing.T, sink *consumertest.LogsSink) map[string]map[string][]plog.LogRecord {
-	out := map[string]map[string][]plog.LogRecord{}
-	for _, ld := range sink.AllLogs() {
-		for i := 0; i < ld.ResourceLogs().Len(); i++ {
-			rl := ld.ResourceLogs().At(i)
-			source, _ := rl.Resource().Attributes().Get("securityalerts.source")
-			tenant, _ := rl.Resource().Attributes().Get("securityalerts.tenant")
-			assert.Equal(t, "cisco_gta", source.Str())
-			assert.Equal(t, simulator.CiscoCustomerID, tenant.Str(), "the tenant is the customer id")
-			lrs := rl.ScopeLogs().At(0).LogRecords()
-			for j := 0; j < lrs.Len(); j++ {
-				kind, _ := lrs.At(j).Attributes().Get(attrKind)
-				id, _ := lrs.At(j).Attributes().Get(attrID)
-				if out[kind.Str()] == nil {
-					out[kind.Str()] = map[string][]plog.LogRecord{}
-				}
-				out[kind.Str()][id.Str()] = append(out[kind.Str()][id.Str()], lrs.At(j))
-			}
-		}
-	}
-	return out
-}
-
-func TestCiscoAgainstTheSimulator(t *testing.T) {
-	s := newSplitOrigins(t, simulator.Options{Seed: 7, Backlog: 25, ArrivalsPerSecond: 2, UpdatesPerSecond: 20})
-	logs := &consumertest.LogsSink{}
-	metrics := &consumertest.MetricsSink{}
-	stop := run(t, ciscoTestConfig(s), componenttest.NewNopHost(), logs, metrics)
-
-	var got map[string]map[string][]plog.LogRecord
-	updated := func() bool {
-		for _, versions := range got["alert"] {
-			for _, lr := range versions {
-				if v, _ := lr.Attributes().Get("cisco_gta.alert.update"); v.Str() == "true" && len(versions) > 1 {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	// Every backlog record arrives, and at least one alert is emitted again after a change.
-	require.Eventually(t, func() bool {
-		got = ciscoRecords(t, logs)
-		return len(got["alert"]) >= 25 && len(got["event"]) >= 25 && len(got["threat_detection"]) >= 25 && updated() &&
-			len(openAlerts(metrics)) == 4
-	}, 20*time.Second, 50*time.Millisecond)
-	stop()
-
-	got = ciscoRecords(t, logs)
-	for kind, simKind := range map[string]string{"alert": "alert", "event": "event", "threat_detection": "threat_detection"} {
-		for _, id := range s.sim.IDs("cisco_gta", simKind)[:25] {
-			assert.Contains(t, got[kind], id, "%s %s never emitted", kind, id)
-		}
-	}
-	convicting, contextual := 0, 0
-	for _, versions := range got["event"] {
-		assert.Len(t, versions, 1, "events are not repeated")
-		attrs := versions[0].Attributes().AsRaw()
-		switch attrs["cisco_gta.event.type"] {
-		case "convicting":
-			convicting++
-			assert.NotEmpty(t, attrs["cisco_gta.threat_detection.id"])
-			assert.NotEmpty(t, attrs["cisco_gta.alert.id"])
-			assert.NotEmpty(t, attrs["cisco_gta.alert.risk"])
-			assert.NotEmpty(t, attrs["security_rule.name"])
-			assert.NotEqual(t, "info", attrs[attrSeverity], "a convicting event takes its alert's risk")
-		case "contextual":
-			contextual++
-			assert.Equal(t, "info", attrs[attrSeverity])
-		default:
-			t.Errorf("event without cisco_gta.event.type: %v", attrs)
-		}
-	}
-	assert.Positive(t, convicting)
-	assert.Positive(t, contextual)
-	var open int64
-	for _, n := range openAlerts(metrics) {
-		open += n
-	}
-	assert.Positive(t, open)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	assert.Empty(t, s.violations, "client credentials go only to token_url, the token only to the endpoint")
-	stats := s.sim.Stats()
-	assert.NotEmpty(t, stats.Requests["/auth/api-clients/me"], "the customer id was discovered")
 }
 
 // Cisco documents no rate limit: a rate above the receiver's courtesy ceiling is accepted, and

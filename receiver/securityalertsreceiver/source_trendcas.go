@@ -16,9 +16,9 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.uber.org/zap"
 
-	"github.com/securityalerts/securityalerts/internal/apiclient"
-	"github.com/securityalerts/securityalerts/internal/engine"
-	"github.com/securityalerts/securityalerts/internal/trendcas"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/apiclient"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/engine"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/trendcas"
 )
 
 // TrendCASConfig is the trend_cas block.

@@ -4,10 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,14 +16,12 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/consumer/consumertest"
-	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/securityalerts/securityalerts/internal/simulator"
-	"github.com/securityalerts/securityalerts/internal/trendcas"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadata"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/trendcas"
 )
 
 func loadTrendConfig(t *testing.T, id string) *Config {
@@ -154,55 +150,6 @@ func TestTrendCASLogsMatchGolden(t *testing.T) {
 	stop()
 
 	requireGoldenLogs(t, filepath.Join("testdata", "trendcas", "golden_logs.yaml"), mergeLogs(sink.AllLogs(), trendcas.Kind))
-}
-
-// TestTrendCASReadsEverySimulatedEvent runs the source against the simulator: every event of
-// every pair arrives once, with log_item_id as securityalerts.id, and the quota gauge counts
-// the requests sent.
-func TestTrendCASReadsEverySimulatedEvent(t *testing.T) {
-	sim := simulator.New(simulator.Options{Seed: 3, Backlog: 300, Lookback: 23 * time.Hour, TrendCASPerMinute: 6000})
-	t.Cleanup(sim.Close)
-	base, err := sim.Start("127.0.0.1:0")
-	require.NoError(t, err)
-	cfg := trendTestConfig(base)
-	tc := cfg.TrendCAS.Get()
-	tc.Token = "sim-trend-token"
-	tc.Services, tc.Events = trendcas.KnownServices, trendcas.KnownEvents
-	want := sim.IDs("trend_cas", "security_event")
-
-	logs, metrics := &consumertest.LogsSink{}, &consumertest.MetricsSink{}
-	stop := run(t, cfg, componenttest.NewNopHost(), logs, metrics)
-	require.Eventually(t, func() bool { return logs.LogRecordCount() >= len(want) && quotaRemaining(metrics) > 0 }, 20*time.Second, 20*time.Millisecond)
-	stop()
-
-	var got []string
-	host, _ := url.Parse(base)
-	for _, ld := range logs.AllLogs() {
-		for i := 0; i < ld.ResourceLogs().Len(); i++ {
-			rl := ld.ResourceLogs().At(i)
-			tenant, _ := rl.Resource().Attributes().Get("securityalerts.tenant")
-			assert.Equal(t, host.Host, tenant.Str())
-			records := rl.ScopeLogs().At(0).LogRecords()
-			for j := 0; j < records.Len(); j++ {
-				id, _ := records.At(j).Attributes().Get("securityalerts.id")
-				got = append(got, id.Str())
-			}
-		}
-	}
-	slices.Sort(got)
-	slices.Sort(want)
-	assert.Equal(t, want, got)
-	requests := int64(sumValue(metrics, "securityalerts.api.requests", nil))
-	assert.Positive(t, requests)
-	assert.LessOrEqual(t, quotaRemaining(metrics), int64(14_400)-48, "at least one request per pair is counted")
-}
-
-func quotaRemaining(sink *consumertest.MetricsSink) int64 {
-	var n int64
-	latestMetric(sink, "securityalerts.api.quota.remaining", func(m pmetric.Metric) {
-		n = m.Gauge().DataPoints().At(0).IntValue()
-	})
-	return n
 }
 
 func TestTrendCASWarnsAtStartWhenTheQuotaCannotKeepUp(t *testing.T) {

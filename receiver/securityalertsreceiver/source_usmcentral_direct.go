@@ -18,10 +18,10 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.uber.org/zap"
 
-	"github.com/securityalerts/securityalerts/internal/apiclient"
-	"github.com/securityalerts/securityalerts/internal/engine"
-	"github.com/securityalerts/securityalerts/internal/usmanywhere"
-	"github.com/securityalerts/securityalerts/internal/usmcentral"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/apiclient"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/engine"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/usmanywhere"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/usmcentral"
 )
 
 // USMCentralDirectDeployments maps deployment names to credentials of their own USM Anywhere API.

@@ -27,7 +27,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/securityalerts/securityalerts/internal/simulator"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/collectortest"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadata"
 )
 
@@ -286,7 +286,7 @@ func TestUSMCentralRecordsGaugesAndDirectEvents(t *testing.T) {
 		gaugePoints(metrics, "securityalerts.deployments", "connection_status"), "by status, on the console's resource")
 	assert.Equal(t, map[string]int64{host + " low": 3, host + " medium": 2, host + " high": 1},
 		gaugePoints(metrics, "securityalerts.alerts.open", "severity"))
-	assert.Positive(t, sumValue(metrics, "securityalerts.records", map[string]string{"source": "usm_central", "kind": "event"}))
+	assert.Positive(t, collectortest.SumValue(metrics, "securityalerts.records", map[string]string{"source": "usm_central", "kind": "event"}))
 }
 
 func TestHostAllowed(t *testing.T) {
@@ -334,7 +334,7 @@ func TestUSMCentralDirectEndpointFromTheConsoleNeedsAnAllowedHost(t *testing.T) 
 		return len(logged.FilterMessageSnippet("Poll failed").All()) > 0
 	}, 10*time.Second, 20*time.Millisecond)
 	stop()
-	failure := toString(logged.FilterMessageSnippet("Poll failed").All()[0].ContextMap()["error"])
+	failure := fmt.Sprint(logged.FilterMessageSnippet("Poll failed").All()[0].ContextMap()["error"])
 	assert.Contains(t, failure, `the console lists its host as "`+fqdn+`", which deployments.allowed_hosts does not allow`)
 	assert.Zero(t, requests.Load(), "the deployment's host was sent a request")
 }
@@ -379,7 +379,7 @@ func TestUSMCentralDirectEndpointDefaultsToTheDeploymentFQDN(t *testing.T) {
 // pollLagStreams lists the streams of the newest poll-lag gauge.
 func pollLagStreams(sink *consumertest.MetricsSink) []string {
 	var out []string
-	latestMetric(sink, "securityalerts.poll.lag", func(m pmetric.Metric) {
+	collectortest.LatestMetric(sink, "securityalerts.poll.lag", func(m pmetric.Metric) {
 		for i := 0; i < m.Gauge().DataPoints().Len(); i++ {
 			s, _ := m.Gauge().DataPoints().At(i).Attributes().Get("stream")
 			out = append(out, s.Str())
@@ -414,37 +414,6 @@ func gaugePoints(sink *consumertest.MetricsSink, name, attr string) map[string]i
 		}
 	}
 	return out
-}
-
-func TestUSMCentralAgainstSimulator(t *testing.T) {
-	sim := simulator.New(simulator.Options{Seed: 9, Backlog: 120, Lookback: time.Hour})
-	t.Cleanup(sim.Close)
-	base, err := sim.Start("127.0.0.1:0")
-	require.NoError(t, err)
-	sim.SetFaults(simulator.Faults{Rate429: 0.1, Rate500: 0.1, TruncateBody: 0.1})
-
-	cfg, central := centralTestConfig(base)
-	central.ClientID, central.ClientSecret = "sim-client", "sim-secret"
-	central.PageSize = 25
-	central.Deployments.Exclude = nil
-	cfg.RetryOnFailure.MaxElapsedTime = 0 // retry until it works: the faults are random
-	logs := &consumertest.LogsSink{}
-	stop := run(t, cfg, componenttest.NewNopHost(), logs, nil)
-	want := len(sim.IDs("usm_central", "alarm")) + len(sim.IDs("usm_central", "event"))
-	require.Eventually(t, func() bool { return logs.LogRecordCount() >= want }, 20*time.Second, 20*time.Millisecond)
-	stop()
-
-	got := map[string][]string{}
-	tenants := map[string]bool{}
-	for _, r := range emittedRecords(t, logs.AllLogs()) {
-		got[r.kind] = append(got[r.kind], r.id)
-		tenants[r.tenant+" "+r.name] = true
-	}
-	for _, kind := range []string{"alarm", "event"} {
-		assert.ElementsMatch(t, sim.IDs("usm_central", kind), got[kind], "%s: every record once", kind)
-	}
-	assert.Equal(t, map[string]bool{"acme.alienvault.cloud ACME Corp": true, "globex.alienvault.cloud Globex Corporation": true}, tenants)
-	assert.Positive(t, sim.Stats().Faults["rate_500"])
 }
 
 // TestUSMCentralDocumentedConfigValidates keeps docs/sources/usm_central.md's example in step with

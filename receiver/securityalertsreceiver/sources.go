@@ -13,8 +13,8 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.uber.org/zap"
 
-	"github.com/securityalerts/securityalerts/internal/apiclient"
-	"github.com/securityalerts/securityalerts/internal/engine"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/apiclient"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/engine"
 )
 
 // buildSources returns the streams of every configured source.

@@ -15,9 +15,9 @@ import (
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 
-	"github.com/securityalerts/securityalerts/internal/apiclient"
-	"github.com/securityalerts/securityalerts/internal/engine"
-	"github.com/securityalerts/securityalerts/internal/trendcas"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/apiclient"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/engine"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/trendcas"
 )
 
 // statusHost is a host that records the component status reported to it.

@@ -11,9 +11,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.uber.org/zap"
 
-	"github.com/securityalerts/securityalerts/internal/engine"
-	"github.com/securityalerts/securityalerts/internal/record"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/engine"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadata"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/record"
 )
 
 // telemetry accumulates the receiver's cumulative counters between metric emissions.

@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/collectortest"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadata"
 )
 
@@ -194,7 +195,7 @@ func TestTrendWindowStoppedMidWalkLosesNothing(t *testing.T) {
 	srv := newUnkindTrend(t, &unkindTrend{tl: tl, horizon: 72 * time.Hour})
 	dir := t.TempDir()
 	cfg := trendPairConfig(srv.URL)
-	host, id := fileStorageHost(t, dir)
+	host, id := collectortest.FileStorageHost(t, dir)
 	cfg.Storage = &id
 
 	first := &acceptFirst{}
@@ -203,7 +204,7 @@ func TestTrendWindowStoppedMidWalkLosesNothing(t *testing.T) {
 	stop()
 
 	second := &consumertest.LogsSink{}
-	host, _ = fileStorageHost(t, dir)
+	host, _ = collectortest.FileStorageHost(t, dir)
 	stop = run(t, cfg, host, second, nil)
 	defer stop()
 	require.Eventually(t, func() bool {
@@ -299,7 +300,7 @@ func (s *countingStorage) writes(key string) int {
 
 func countingStorageHost(s *countingStorage) (component.Host, component.ID) {
 	id := component.MustNewID("counting_storage")
-	return extensionHost{Host: componenttest.NewNopHost(), extensions: map[component.ID]component.Component{id: s}}, id
+	return collectortest.Host(map[component.ID]component.Component{id: s}), id
 }
 
 // A poll that reads nothing new (every overlap re-read) must not rewrite the checkpoint.
@@ -412,9 +413,9 @@ func (l limitedStorage) MaxValueBytes() int { return l.max }
 
 func TestMaxSeenIDsThatCannotFitTheStorageAreRefusedAtStart(t *testing.T) {
 	id := component.MustNewID("limited_storage")
-	host := extensionHost{Host: componenttest.NewNopHost(), extensions: map[component.ID]component.Component{
+	host := collectortest.Host(map[component.ID]component.Component{
 		id: limitedStorage{countingStorage: newCountingStorage(), max: 1536<<10 - 4096},
-	}}
+	})
 	for _, tc := range []struct {
 		seen int
 		ok   bool
