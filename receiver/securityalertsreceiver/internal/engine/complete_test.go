@@ -15,30 +15,45 @@ import (
 )
 
 // completingStream serves pages "0".."n-1" of one record each, cursor-paged, each to be completed
-// by a lookup that takes a while; it sees whether a page was fetched while another completed.
+// by a lookup. A page's lookup waits (up to a few seconds) for the next page to be fetched, so
+// that it sees, without depending on timing, whether the walk fetches while it completes.
 type completingStream struct {
 	n          int
-	completing atomic.Int32
+	fetched    []chan struct{} // closed when page i is first fetched
 	overlapped atomic.Bool
 	failAt     int // the page whose completion fails; -1: none
+}
+
+func newCompletingStream(n, failAt int) *completingStream {
+	c := &completingStream{n: n, failAt: failAt, fetched: make([]chan struct{}, n)}
+	for i := range c.fetched {
+		c.fetched[i] = make(chan struct{})
+	}
+	return c
 }
 
 func (c *completingStream) Name() string   { return "c" }
 func (c *completingStream) Source() string { return "fake" }
 
 func (c *completingStream) Fetch(_ context.Context, q Query) (Page, error) {
-	if c.completing.Load() > 0 {
-		c.overlapped.Store(true)
-	}
 	i, _ := strconv.Atoi(q.PageToken)
+	select {
+	case <-c.fetched[i]:
+	default:
+		close(c.fetched[i])
+	}
 	page := Page{Records: []record.Record{rec(strconv.Itoa(i), t0.Add(time.Duration(i)*time.Second))}, Cursor: strconv.Itoa(i)}
 	if i+1 < c.n {
 		page.Next = strconv.Itoa(i + 1)
 	}
 	page.Complete = func(context.Context) error {
-		c.completing.Add(1)
-		defer c.completing.Add(-1)
-		time.Sleep(20 * time.Millisecond)
+		if i+1 < c.n {
+			select {
+			case <-c.fetched[i+1]:
+				c.overlapped.Store(true)
+			case <-time.After(5 * time.Second): // a walk that fetches only after completing
+			}
+		}
 		if i == c.failAt {
 			return errors.New("lookup refused")
 		}
@@ -50,7 +65,7 @@ func (c *completingStream) Fetch(_ context.Context, q Query) (Page, error) {
 
 // A page's lookups run while the next page is fetched; pages still go out in order, completed.
 func TestPagesAreCompletedWhileTheNextAreFetched(t *testing.T) {
-	stream := &completingStream{n: 6, failAt: -1}
+	stream := newCompletingStream(6, -1)
 	sink := &fakeSink{}
 	store := newStore()
 	e := New(testSettings(), store, sink, []Stream{stream})
@@ -64,7 +79,7 @@ func TestPagesAreCompletedWhileTheNextAreFetched(t *testing.T) {
 // A page whose lookups fail is not delivered: the walk stops before it, the checkpoint after the
 // page before.
 func TestAPageNotCompletedIsNotDelivered(t *testing.T) {
-	stream := &completingStream{n: 6, failAt: 3}
+	stream := newCompletingStream(6, 3)
 	sink := &fakeSink{}
 	store := newStore()
 	settings := testSettings()
