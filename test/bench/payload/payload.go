@@ -169,7 +169,7 @@ func recordSource(s source) ([]Case, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: recording: %w", c.Name, err)
 		}
-		c.Page, c.Records = rec.last, len(records)+malformed
+		c.Page, c.Records = rec.page, len(records)+malformed
 		replayed, err := s.build(srv.URL, &http.Client{Transport: replay(rec.answers)})
 		if err != nil {
 			return nil, err
@@ -189,12 +189,13 @@ var backlogs = map[string]int{
 	"trend_cas/security_event": 60 * trendPage,
 }
 
-// recorder keeps every answer by path, and the last one separately: the data page, which each
-// stream's Fetch requests after any token or listing.
+// recorder keeps every answer by path, and the largest separately: the data page. A full page of
+// records outweighs any token or listing, whichever order a stream asks for them in (USM Central
+// lists its deployments again after a page that names one it did not know).
 type recorder struct {
 	next    http.RoundTripper
 	answers map[string][]byte
-	last    []byte
+	page    []byte
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -208,7 +209,10 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	if resp.StatusCode == http.StatusOK {
-		r.answers[req.URL.Path], r.last = body, body
+		r.answers[req.URL.Path] = body
+		if len(body) > len(r.page) {
+			r.page = body
+		}
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return resp, nil
