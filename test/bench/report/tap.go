@@ -13,6 +13,8 @@ import (
 // data requests, and /_sim is the simulator's own.
 type tap struct {
 	next http.Handler
+	// only, when set, is the one path noted: a list's reads, not the listings beside them.
+	only string
 
 	mu    sync.Mutex
 	times []time.Time
@@ -21,7 +23,7 @@ type tap struct {
 }
 
 func (t *tap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasSuffix(r.URL.Path, "/token") || strings.HasPrefix(r.URL.Path, "/_sim/") {
+	if strings.HasSuffix(r.URL.Path, "/token") || strings.HasPrefix(r.URL.Path, "/_sim/") || (t.only != "" && r.URL.Path != t.only) {
 		t.next.ServeHTTP(w, r)
 		return
 	}
@@ -73,13 +75,13 @@ func (t *tap) waitFirst(ctx context.Context) time.Time {
 	return t.first()
 }
 
-// count is how many data requests arrived within d of the first.
-func (t *tap) count(d time.Duration) int {
+// count is how many data requests arrived from `from` to `to` after the first.
+func (t *tap) count(from, to time.Duration) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := 0
 	for _, at := range t.times {
-		if at.Sub(t.times[0]) < d {
+		if after := at.Sub(t.times[0]); after >= from && after < to {
 			n++
 		}
 	}
