@@ -88,10 +88,14 @@ func writePage(w http.ResponseWriter, items any, hasNext bool, end any, next str
 	_ = json.NewEncoder(w).Encode(map[string]any{"items": items, "pageInfo": info})
 }
 
+// fetch reads one page as the engine does: fetched, then completed.
 func fetch(t *testing.T, s engine.Stream, q engine.Query) engine.Page {
 	t.Helper()
 	p, err := s.(engine.LinkStream).Fetch(context.Background(), q)
 	require.NoError(t, err)
+	if p.Complete != nil {
+		require.NoError(t, p.Complete(context.Background()))
+	}
 	return p
 }
 

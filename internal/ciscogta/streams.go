@@ -134,10 +134,10 @@ func (s *seqStream) Fetch(ctx context.Context, q engine.Query) (engine.Page, err
 		page.Cursor = after // an empty page names no position: stay where we are
 	}
 	page.Records, page.Malformed = records(p.items, tenant, s.convert)
-	if s.enrich != nil {
-		if eerr := s.enrich.events(ctx, page.Records); eerr != nil {
-			return engine.Page{}, eerr
-		}
+	if s.enrich != nil && len(page.Records) > 0 {
+		// The parents are looked up while the engine fetches the next page.
+		events := page.Records
+		page.Complete = func(ctx context.Context) error { return s.enrich.events(ctx, events) }
 	}
 	return page, err
 }

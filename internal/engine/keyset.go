@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -23,8 +25,9 @@ func (r *runner) pollRange(ctx context.Context, s RangeStream, cp *Checkpoint) e
 		from = time.Now().Add(-r.engine.settings.InitialLookback)
 	}
 	walk := r.rangeWalk(s, cp, func(t time.Time) { cp.Watermark = maxTime(cp.Watermark, t) })
+	walk.split = true
 	err := walk.run(ctx, Range{From: from})
-	r.overlap.plainWalk(walk.requests)
+	r.overlap.plainWalk(int(walk.requests.Load()))
 	if err != nil {
 		return err
 	}
@@ -47,21 +50,33 @@ type rangeWalk struct {
 	moved func(t time.Time)
 	// present, when set, gathers the seen hash of every record the walk reads.
 	present map[uint64]bool
+	// split lets the walk drain a backlog its first page announces in slices walked at once.
+	split bool
+	// mu guards the checkpoint when several walks share it (the slices of a drain).
+	mu sync.Locker
 	// requests counts the walk's requests.
-	requests int
+	requests atomic.Int64
 }
 
 func (r *runner) rangeWalk(s RangeStream, cp *Checkpoint, moved func(time.Time)) *rangeWalk {
-	return &rangeWalk{r: r, s: s, cp: cp, moved: moved}
+	return &rangeWalk{r: r, s: s, cp: cp, moved: moved, mu: nopLocker{}}
 }
+
+// nopLocker guards what one walk alone touches.
+type nopLocker struct{}
+
+func (nopLocker) Lock()   {}
+func (nopLocker) Unlock() {}
 
 // run walks from q until the API has no more records in its range. Invariant: the checkpoint
 // moves only after the sink accepted the page (or refused it permanently).
 func (w *rangeWalk) run(ctx context.Context, q Range) error {
 	var ahead *pending[RangePage]
 	defer func() { ahead.abandon() }()
+	started := time.Now()
 	page, err := w.fetch(ctx, q)
-	for {
+	took := time.Since(started)
+	for first := true; ; first = false {
 		if errors.Is(err, ErrPastResultWindow) {
 			// More records share q.From than the API pages through: skip the rest of them.
 			skipped := Span{From: q.From, To: q.From}
@@ -75,7 +90,11 @@ func (w *rangeWalk) run(ctx context.Context, q Range) error {
 		}
 		progress := latestUpTo(page, w.r.limit())
 		next, more := nextRange(q, page, progress)
-		if more {
+		var plan *drainPlan
+		if first && more && w.split {
+			plan = w.r.planDrain(w.s, page, took, progress)
+		}
+		if more && plan == nil {
 			// The next page is fetched while this one is delivered: its query depends only on
 			// what this page holds, not on its delivery.
 			ahead = fetchAhead(ctx, func(ctx context.Context) (RangePage, error) { return w.fetch(ctx, next) })
@@ -83,13 +102,18 @@ func (w *rangeWalk) run(ctx context.Context, q Range) error {
 		if err := w.deliver(ctx, page); err != nil {
 			return err
 		}
-		if w.moved != nil && !progress.IsZero() {
-			w.moved(progress)
-		}
-		if err := w.r.commit(ctx, w.cp); err != nil {
+		if err := w.advance(ctx, progress, page.Malformed); err != nil {
 			return err
 		}
-		w.r.counted(page.Malformed, nil, "")
+		if plan != nil {
+			if err := w.r.drain(ctx, w.s, w.cp, *plan); err != nil {
+				return err
+			}
+			// The backlog up to the plan's end is read: on from the watermark, one page at a time.
+			q = Range{From: w.cp.Watermark, Scope: q.Scope}
+			page, err = w.fetch(ctx, q)
+			continue
+		}
 		if !more {
 			return nil
 		}
@@ -100,17 +124,26 @@ func (w *rangeWalk) run(ctx context.Context, q Range) error {
 }
 
 func (w *rangeWalk) fetch(ctx context.Context, q Range) (RangePage, error) {
-	w.requests++
+	w.requests.Add(1)
 	return retry(ctx, w.r.engine.settings.Retry, w.r.log, "fetch", func() (RangePage, error) { return w.s.FetchRange(ctx, q) })
 }
 
-// deliver emits the page's new records and remembers those withheld, so that the overlap's
-// counts, which include them, match.
+// deliver emits the page's records the checkpoint does not remember, then remembers them and
+// those withheld, so that the overlap's counts, which include them, match. The delivery itself
+// runs outside the lock, so that the walks of a drain deliver at once.
 func (w *rangeWalk) deliver(ctx context.Context, page RangePage) error {
-	if err := w.r.deliver(ctx, w.cp, page.Records, true); err != nil {
+	fillIDs(page.Records)
+	fillIDs(page.Withheld)
+	w.mu.Lock()
+	fresh := w.cp.unseen(page.Records)
+	w.mu.Unlock()
+	if err := w.r.deliverFresh(ctx, fresh); err != nil {
 		return err
 	}
-	fillIDs(page.Withheld)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.r.noteFuture(fresh)
+	w.cp.remember(page.Records)
 	w.cp.remember(page.Withheld)
 	if w.present != nil {
 		for _, list := range [][]record.Record{page.Records, page.Withheld} {
@@ -119,6 +152,20 @@ func (w *rangeWalk) deliver(ctx context.Context, page RangePage) error {
 			}
 		}
 	}
+	return nil
+}
+
+// advance moves the walk's position once a page is delivered, and commits.
+func (w *rangeWalk) advance(ctx context.Context, progress time.Time, malformed int) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.moved != nil && !progress.IsZero() {
+		w.moved(progress)
+	}
+	if err := w.r.commit(ctx, w.cp); err != nil {
+		return err
+	}
+	w.r.counted(malformed, nil, "")
 	return nil
 }
 
@@ -179,7 +226,7 @@ func (r *runner) backfill(ctx context.Context, s RangeStream, cp *Checkpoint) er
 		if err := walk.run(ctx, Range{From: b.From, To: b.To, Scope: b.Scope}); err != nil {
 			return err
 		}
-		r.log.Info("Span read again", zap.String("scope", b.Scope), zap.Time("to", b.To), zap.Int("requests", walk.requests))
+		r.log.Info("Span read again", zap.String("scope", b.Scope), zap.Time("to", b.To), zap.Int64("requests", walk.requests.Load()))
 		cp.Backfills = cp.Backfills[1:]
 		if err := r.commit(ctx, cp); err != nil {
 			return err

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -54,12 +55,24 @@ func earliest(a, b time.Time) time.Time {
 // walkLink follows the stream's pages from q. Invariant: the checkpoint advances only after the
 // sink accepted the page (or refused it permanently).
 func (r *runner) walkLink(ctx context.Context, s LinkStream, cp *Checkpoint, q Query) (requests int, backlog bool, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	pages := r.fetchPages(ctx, s, q)
+	defer func() {
+		// Nothing the walk started outlives it: pages fetched ahead of a failure are abandoned.
+		cancel()
+		for range pages.ready {
+		}
+		pages.wg.Wait()
+	}()
 	var walkNewest time.Time
-	var ahead *pending[Page]
-	defer func() { ahead.abandon() }()
-	page, fetchErr := fetchLink(ctx, r, s, q)
-	requests++
-	for {
+	for st := range pages.ready {
+		<-st.done
+		requests++
+		page, fetchErr := st.page, st.err
+		if st.incomplete != nil {
+			// Records not completed are not delivered: the page is read again.
+			page.Records, fetchErr = nil, st.incomplete
+		}
 		if err := ctx.Err(); err != nil {
 			return requests, false, err
 		}
@@ -67,12 +80,6 @@ func (r *runner) walkLink(ctx context.Context, s LinkStream, cp *Checkpoint, q Q
 		// it refuses to follow): the records still go out, then the error is reported.
 		if fetchErr != nil && len(page.Records) == 0 {
 			return requests, false, fetchErr
-		}
-		if fetchErr == nil && page.Next != "" {
-			// The next page is fetched while this one is delivered. Fetches stay one at a time
-			// and in order; only this page's checkpoint depends on its delivery.
-			q.PageToken = page.Next
-			ahead = fetchAhead(ctx, func(ctx context.Context) (Page, error) { return fetchLink(ctx, r, s, q) })
 		}
 		// A cursor resumes exactly and needs no seen-set; time-window walks re-read and do.
 		if err := r.deliver(ctx, cp, page.Records, page.Cursor == ""); err != nil {
@@ -102,9 +109,63 @@ func (r *runner) walkLink(ctx context.Context, s LinkStream, cp *Checkpoint, q Q
 		if last {
 			return requests, page.Backlog, nil
 		}
-		page, fetchErr = ahead.wait()
-		requests++
 	}
+	return requests, false, ctx.Err()
+}
+
+// pipelineDepth is how many pages a walk has fetched and not delivered yet at most: the next
+// page's request goes out while this one is delivered (and, for pages to complete, while the
+// pages before are completed), and no more are held.
+const pipelineDepth = 4
+
+// pagePipeline fetches a walk's pages in order, one request at a time as each needs the page
+// before, and completes each in the background.
+type pagePipeline struct {
+	ready chan *fetched
+	wg    sync.WaitGroup
+}
+
+// fetched is a page fetched, and completed once done is closed (incomplete: why not).
+type fetched struct {
+	page       Page
+	err        error
+	incomplete error
+	done       chan struct{}
+}
+
+func (r *runner) fetchPages(ctx context.Context, s LinkStream, q Query) *pagePipeline {
+	p := &pagePipeline{ready: make(chan *fetched, pipelineDepth-1)}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		defer close(p.ready)
+		for {
+			st := &fetched{done: make(chan struct{})}
+			st.page, st.err = fetchLink(ctx, r, s, q)
+			if st.err == nil && st.page.Complete != nil {
+				complete := st.page.Complete
+				p.wg.Add(1)
+				go func() {
+					defer p.wg.Done()
+					defer close(st.done)
+					_, st.incomplete = retry(ctx, r.engine.settings.Retry, r.log, "complete page", func() (struct{}, error) { return struct{}{}, complete(ctx) })
+				}()
+			} else {
+				close(st.done)
+			}
+			select {
+			case p.ready <- st:
+			case <-ctx.Done():
+				<-st.done
+				return
+			}
+			if st.err != nil || st.page.Next == "" {
+				return
+			}
+			q.PageToken = st.page.Next
+		}
+	}()
+	return p
 }
 
 func fetchLink(ctx context.Context, r *runner, s LinkStream, q Query) (Page, error) {

@@ -133,6 +133,11 @@ type Page struct {
 	// Skipped, when set, is a span the walk cannot read (older than the API keeps), reported
 	// once with the page that skipped it.
 	Skipped *Span
+	// Complete, when set, finishes the page's records (further lookups, e.g. Cisco's parent
+	// detections and alerts of events) before they are delivered. The engine runs it while it
+	// fetches the pages after: the lookups of one page need not wait for the next page, whose
+	// request needs only Next. An error fails the page as a fetch error would.
+	Complete func(ctx context.Context) error
 }
 
 // Span is an interval of time.

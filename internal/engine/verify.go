@@ -33,7 +33,7 @@ func (r *runner) verify(ctx context.Context, s RangeStream, cp *Checkpoint) erro
 func (r *runner) check(ctx context.Context, s RangeStream, cp *Checkpoint, from, to time.Time) error {
 	walk := r.rangeWalk(s, cp, nil)
 	count, err := walk.fetch(ctx, Range{From: from, To: to, CountOnly: true})
-	r.overlap.spent(walk.requests)
+	r.overlap.spent(int(walk.requests.Load()))
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func (r *runner) reread(ctx context.Context, s RangeStream, cp *Checkpoint, from
 	walk := r.rangeWalk(s, cp, nil)
 	walk.present = map[uint64]bool{}
 	err := walk.run(ctx, Range{From: from, To: to})
-	r.overlap.spent(walk.requests)
+	r.overlap.spent(int(walk.requests.Load()))
 	if err != nil {
 		return err
 	}

@@ -38,8 +38,11 @@ type StreamConfig struct {
 // Config selects what to read.
 type Config struct {
 	PageSize int
-	Alarms   StreamConfig
-	Events   StreamConfig
+	// RequestsPerSecond is the rate the client's limiter allows: how many requests a backlog
+	// can keep in flight is chosen from it.
+	RequestsPerSecond float64
+	Alarms            StreamConfig
+	Events            StreamConfig
 	// Source and StreamPrefix, when set, replace the source key and the start of the stream names
 	// ("usm_anywhere/"): USM Central polls a deployment's own API under its source and names.
 	Source       string
@@ -125,6 +128,9 @@ func (s *stream) Name() string {
 func (s *stream) Source() string { return s.cfg.Source }
 
 func (s *stream) PageSize() int { return s.cfg.PageSize }
+
+// RequestsPerSecond is the stream's rate limit (engine.Paced).
+func (s *stream) RequestsPerSecond() float64 { return s.cfg.RequestsPerSecond }
 
 // FetchRange reads one page of the range, oldest first.
 func (s *stream) FetchRange(ctx context.Context, r engine.Range) (engine.RangePage, error) {

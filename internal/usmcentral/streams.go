@@ -52,8 +52,11 @@ type StreamConfig struct {
 // Config selects what to read.
 type Config struct {
 	PageSize int
-	Alarms   StreamConfig
-	Events   StreamConfig
+	// RequestsPerSecond is the rate the client's limiter allows: how many requests a backlog
+	// can keep in flight is chosen from it.
+	RequestsPerSecond float64
+	Alarms            StreamConfig
+	Events            StreamConfig
 	// DirectEvents names deployments whose events are read from their own USM Anywhere API: the
 	// console's event search skips them, so that no event is emitted twice.
 	DirectEvents []string
@@ -81,7 +84,7 @@ func NewStreams(api *apiclient.Client, dir *Directory, cfg Config) []engine.Stre
 		if !l.cfg.Enabled {
 			continue
 		}
-		s := &stream{api: api, dir: dir, list: l.list, name: Source + "/" + l.name, cfg: l.cfg, pageSize: cfg.PageSize}
+		s := &stream{api: api, dir: dir, list: l.list, name: Source + "/" + l.name, cfg: l.cfg, pageSize: cfg.PageSize, rate: cfg.RequestsPerSecond}
 		if l.list.kind == alarms.kind {
 			s.cfg.Find, s.local = usm.SplitFilters(l.cfg.Find, func(key string) string { return strings.TrimPrefix(key, "alarm.") })
 		}
@@ -101,6 +104,7 @@ type stream struct {
 	name     string
 	cfg      StreamConfig
 	pageSize int
+	rate     float64
 	skip     []string
 	// local are the find values on fields an alarm changes, applied to what is read (see
 	// usm.ChangingAlarmFields); cfg.Find holds those sent.
@@ -115,6 +119,9 @@ type stream struct {
 func (s *stream) Name() string   { return s.name }
 func (s *stream) Source() string { return Source }
 func (s *stream) PageSize() int  { return s.pageSize }
+
+// RequestsPerSecond is the stream's rate limit (engine.Paced).
+func (s *stream) RequestsPerSecond() float64 { return s.rate }
 
 // PollStarting lists the deployments when they are due (every refresh_every polls).
 func (s *stream) PollStarting(ctx context.Context) error {

@@ -93,7 +93,8 @@ func TestFirstPollPendingSourceLoggedLater(t *testing.T) {
 }
 
 // The receiver against an API refusing its client secret: the first-poll table says so with the
-// token endpoint's answer, and the component status turns to a permanent error naming the source.
+// token endpoint's answer, and the component status turns to an error naming the source and the
+// refused credentials.
 func TestRefusedSecretReportedInStatusAndFirstPollTable(t *testing.T) {
 	usm := newFakeUSM(t)
 	cfg := testConfig(usm.URL)
@@ -112,7 +113,7 @@ func TestRefusedSecretReportedInStatusAndFirstPollTable(t *testing.T) {
 	assert.Regexp(t, `usm_anywhere +refused +not read +- +usm_anywhere/(alarms|events): token request refused: .*401`, table)
 	require.Eventually(t, func() bool {
 		reported := host.reported()
-		return len(reported) > 0 && strings.HasPrefix(reported[len(reported)-1], componentstatus.StatusPermanentError.String())
+		return len(reported) > 0 && strings.HasPrefix(reported[len(reported)-1], componentstatus.StatusRecoverableError.String())
 	}, 10*time.Second, 10*time.Millisecond)
 	assert.Contains(t, host.reported()[len(host.reported())-1], "usm_anywhere: credentials refused on ")
 }

@@ -46,10 +46,10 @@ type CiscoEventsConfig struct {
 }
 
 const (
-	// ciscoMaxRequestsPerSecond: Cisco documents no rate limit. Its own sample clients send one
-	// request at a time; this ceiling keeps a typo from hammering a shared API, and a 429's
-	// Retry-After is honoured whatever the setting.
-	ciscoMaxRequestsPerSecond = 50
+	// ciscoCourtesyRate: Cisco documents no rate limit. Its own sample clients send one request at
+	// a time; above this rate (ours, not Cisco's) the receiver warns at start, as a typo must not
+	// hammer a shared API unnoticed. A 429's Retry-After is honoured whatever the setting.
+	ciscoCourtesyRate = 50
 	// ciscoTokenRefreshEarly is what Cisco's own client does with its 600 s tokens.
 	ciscoTokenRefreshEarly = 30 * time.Second
 )
@@ -81,8 +81,8 @@ func (c *CiscoGTAConfig) validate(key string) error {
 	if c.PageSize < 1 || c.PageSize > ciscogta.MaxPageSize {
 		errs = append(errs, keyErr(key+".page_size", pageSizeError(ciscogta.MaxPageSize)))
 	}
-	if c.RequestsPerSecond <= 0 || c.RequestsPerSecond > ciscoMaxRequestsPerSecond {
-		errs = append(errs, keyErr(key+".requests_per_second", requestRateError(ciscoMaxRequestsPerSecond)))
+	if c.RequestsPerSecond <= 0 {
+		errs = append(errs, keyErr(key+".requests_per_second", errPositive))
 	}
 	lists := c.lists()
 	enabled := false
@@ -104,6 +104,11 @@ func (c *CiscoGTAConfig) lists() map[string]StreamConfig {
 }
 
 func (c *CiscoGTAConfig) streams(ctx context.Context, r *securityReceiver, host component.Host) ([]engine.Stream, error) {
+	if c.RequestsPerSecond > ciscoCourtesyRate {
+		r.set.Logger.Warn("cisco_gta.requests_per_second is above 50, this receiver's courtesy ceiling: Cisco documents no rate limit, "+
+			"but an API client sending this fast may be throttled (429) or blocked by Cisco",
+			zap.Float64("requests_per_second", c.RequestsPerSecond))
+	}
 	budget, limiter := r.rateBudget(c.RequestsPerSecond, ciscogta.Source, c.Endpoint, c.ClientID)
 	api, err := r.apiClient(ctx, host, ciscogta.Source, c.ClientConfig, limiter,
 		func(hc *http.Client) apiclient.Credentials {

@@ -15,8 +15,13 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/securityalerts/securityalerts/internal/simulator"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/metadata"
 )
 
 func TestCiscoConfigLoads(t *testing.T) {
@@ -83,8 +88,7 @@ func TestInvalidCiscoConfigNamesTheKey(t *testing.T) {
 		{"missing secret", cisco(map[string]any{"client_secret": nil}), "cisco_gta.client_secret: must be set"},
 		{"page size zero", cisco(map[string]any{"page_size": 0}), "cisco_gta.page_size: must be between 1 and 1000"},
 		{"page size too big", cisco(map[string]any{"page_size": 1001}), "cisco_gta.page_size: must be between 1 and 1000"},
-		{"rate zero", cisco(map[string]any{"requests_per_second": 0}), "cisco_gta.requests_per_second: must be greater than 0 and at most 50"},
-		{"rate too high", cisco(map[string]any{"requests_per_second": 51}), "cisco_gta.requests_per_second"},
+		{"rate zero", cisco(map[string]any{"requests_per_second": 0}), "cisco_gta.requests_per_second: must be greater than zero"},
 		{"no stream", cisco(map[string]any{"alerts": off, "events": off}), "cisco_gta: enables no stream"},
 		{"reserved alert filter", cisco(map[string]any{"alerts": map[string]any{"enabled": true, "filters": map[string]any{"modifiedAfter": "x"}}}), "cisco_gta.alerts.filters.modifiedAfter: is set by the receiver"},
 		{"reserved event filter", cisco(map[string]any{"events": map[string]any{"enabled": true, "filters": map[string]any{"after": "1"}}}), "cisco_gta.events.filters.after"},
@@ -238,4 +242,24 @@ func TestCiscoAgainstTheSimulator(t *testing.T) {
 	assert.Empty(t, s.violations, "client credentials go only to token_url, the token only to the endpoint")
 	stats := s.sim.Stats()
 	assert.NotEmpty(t, stats.Requests["/auth/api-clients/me"], "the customer id was discovered")
+}
+
+// Cisco documents no rate limit: a rate above the receiver's courtesy ceiling is accepted, and
+// the warning says whose ceiling it is and what the risk is.
+func TestCiscoRateAboveTheCourtesyCeilingIsWarnedOf(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	require.NoError(t, confmap.NewFromStringMap(sourceBlock("cisco_gta", map[string]any{
+		"endpoint": "http://127.0.0.1:1", "token_url": "http://127.0.0.1:1/iroh/oauth2/token",
+		"client_id": "id", "client_secret": "secret", "requests_per_second": 200,
+	}, nil)).Unmarshal(cfg))
+	require.NoError(t, confmap.Validate(cfg))
+
+	core, logged := observer.New(zapcore.WarnLevel)
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.Logger = zap.New(core)
+	stop := runWith(t, set, cfg, componenttest.NewNopHost(), consumertest.NewNop(), nil)
+	stop()
+	warned := logged.FilterMessageSnippet("this receiver's courtesy ceiling: Cisco documents no rate limit").All()
+	require.Len(t, warned, 1)
+	assert.EqualValues(t, 200, warned[0].ContextMap()["requests_per_second"])
 }

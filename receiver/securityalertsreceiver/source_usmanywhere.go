@@ -89,9 +89,10 @@ func (cfg *USMAnywhereConfig) streams(ctx context.Context, r *securityReceiver, 
 	alarmFilters, _ := filterValues("", cfg.Alarms.Filters, usmanywhere.ReservedParams)
 	eventFilters, _ := filterValues("", cfg.Events.Filters, usmanywhere.ReservedParams)
 	streams := usmanywhere.NewStreams(api, usmanywhere.Config{
-		PageSize: cfg.PageSize,
-		Alarms:   usmanywhere.StreamConfig{Enabled: cfg.Alarms.Enabled, Filters: alarmFilters},
-		Events:   usmanywhere.StreamConfig{Enabled: cfg.Events.Enabled, Filters: eventFilters},
+		PageSize:          cfg.PageSize,
+		RequestsPerSecond: cfg.RequestsPerSecond,
+		Alarms:            usmanywhere.StreamConfig{Enabled: cfg.Alarms.Enabled, Filters: alarmFilters},
+		Events:            usmanywhere.StreamConfig{Enabled: cfg.Events.Enabled, Filters: eventFilters},
 	})
 	budget.spentBy(streams, usmanywhere.Source)
 	return streams, nil

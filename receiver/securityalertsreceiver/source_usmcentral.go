@@ -181,10 +181,11 @@ func (c *USMCentralConfig) streams(ctx context.Context, r *securityReceiver, hos
 	})
 	c.addProbe(r, api, dir)
 	streams := usmcentral.NewStreams(api, dir, usmcentral.Config{
-		PageSize:     c.PageSize,
-		Alarms:       usmcentral.StreamConfig{Enabled: c.Alarms.Enabled, Path: c.Alarms.Path, Find: c.Alarms.find("alarm")},
-		Events:       usmcentral.StreamConfig{Enabled: c.Events.Enabled, Path: c.Events.Path, Find: c.Events.find("event")},
-		DirectEvents: c.Deployments.USMAnywhere.names(),
+		PageSize:          c.PageSize,
+		RequestsPerSecond: c.RequestsPerSecond,
+		Alarms:            usmcentral.StreamConfig{Enabled: c.Alarms.Enabled, Path: c.Alarms.Path, Find: c.Alarms.find("alarm")},
+		Events:            usmcentral.StreamConfig{Enabled: c.Events.Enabled, Path: c.Events.Path, Find: c.Events.find("event")},
+		DirectEvents:      c.Deployments.USMAnywhere.names(),
 	})
 	budget.spentBy(streams, usmcentral.Source)
 	for _, name := range c.Deployments.USMAnywhere.names() {

@@ -119,10 +119,11 @@ func (d *USMCentralDirectConfig) streams(r *securityReceiver, host component.Hos
 	}
 	filters, _ := filterValues("", d.Events.Filters, usmanywhere.ReservedParams)
 	streams := usmanywhere.NewConnectedStreams(connect, usmanywhere.Config{
-		PageSize:     d.PageSize,
-		Events:       usmanywhere.StreamConfig{Enabled: true, Filters: filters},
-		Source:       usmcentral.Source,
-		StreamPrefix: usmcentral.Source + "/" + name + "/",
+		PageSize:          d.PageSize,
+		RequestsPerSecond: d.RequestsPerSecond,
+		Events:            usmanywhere.StreamConfig{Enabled: true, Filters: filters},
+		Source:            usmcentral.Source,
+		StreamPrefix:      usmcentral.Source + "/" + name + "/",
 	})
 	budget.spentBy(streams)
 	return streams

@@ -22,15 +22,17 @@ import (
 //   - StatusOK while every stream's latest poll passed (or has not finished yet);
 //   - a recoverable error naming each failing source while some of its polls keep failing past
 //     retry_on_failure (429, 5xx, timeouts, unreachable);
-//   - a permanent error naming the source once a credential is refused after a fresh token
-//     (HTTP 401 or 403 on the API, or the token endpoint refusing the client credentials).
+//   - an error naming the source, and saying "credentials refused" with the vendor's answer,
+//     once a credential is refused after a fresh token (HTTP 401 or 403 on the API, or the
+//     token endpoint refusing the client credentials).
 //
 // The status is the worst over every source, so it turns OK only when the last failing source
 // passes again; while one of two still fails, the error names that one alone.
 //
-// A permanent error is the collector's terminal status: its status machine accepts no other
-// until the component stops. The streams go on polling each poll_interval, so records flow again
-// as soon as the credential is accepted, but the status says "refused" until a restart.
+// A refused credential is reported as a recoverable error, not a permanent one: the collector's
+// status machine takes a permanent error as final (nothing but Stopping may follow it), while the
+// streams go on polling each poll_interval and a credential restored at the vendor works again at
+// once. Reported permanent, a probe would keep a working collector unhealthy until a restart.
 type health struct {
 	owns func(stream string) bool
 
@@ -129,7 +131,7 @@ func (h *health) report() {
 	key := statusKey(ev)
 	var due []component.Host
 	for _, hs := range h.hosts {
-		if hs.sent != key && !strings.HasPrefix(hs.sent, permanentPrefix) {
+		if hs.sent != key {
 			due = append(due, hs.host)
 			hs.sent = key
 		}
@@ -140,9 +142,6 @@ func (h *health) report() {
 	}
 }
 
-// permanentPrefix starts the statusKey of a permanent error, after which nothing is reported.
-var permanentPrefix = componentstatus.StatusPermanentError.String()
-
 func statusKey(ev *componentstatus.Event) string {
 	if ev.Err() == nil {
 		return ev.Status().String()
@@ -150,8 +149,8 @@ func statusKey(ev *componentstatus.Event) string {
 	return ev.Status().String() + ": " + ev.Err().Error()
 }
 
-// statusLocked is the worst status over the sources: a refused credential, then failing polls,
-// then OK. h.mu must be held.
+// statusLocked is the status over the sources: an error naming the refused credentials first,
+// then the failing polls, or OK. h.mu must be held.
 func (h *health) statusLocked() *componentstatus.Event {
 	var refused, failing []string
 	for _, source := range slices.Sorted(maps.Keys(h.streams)) {
@@ -184,14 +183,10 @@ func (h *health) statusLocked() *componentstatus.Event {
 			failing = append(failing, fmt.Sprintf("%s: polls failing on %d of %d streams; %v", source, len(bad), total, firstBad))
 		}
 	}
-	switch {
-	case len(refused) > 0:
-		return componentstatus.NewPermanentErrorEvent(errors.New(strings.Join(refused, " | ")))
-	case len(failing) > 0:
-		return componentstatus.NewRecoverableErrorEvent(errors.New(strings.Join(failing, " | ")))
-	default:
-		return componentstatus.NewEvent(componentstatus.StatusOK)
+	if bad := append(refused, failing...); len(bad) > 0 {
+		return componentstatus.NewRecoverableErrorEvent(errors.New(strings.Join(bad, " | ")))
 	}
+	return componentstatus.NewEvent(componentstatus.StatusOK)
 }
 
 // credentialsRefused tells a poll that failed because the vendor refused the credential after

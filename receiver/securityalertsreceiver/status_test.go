@@ -95,9 +95,9 @@ func TestStatusIsTheWorstSourceAndRecoversWhenAllPass(t *testing.T) {
 	}, host.reported())
 }
 
-// A refused credential is a permanent error, above any failing source; the collector accepts no
-// status after it, so none is sent even when the credential passes again.
-func TestRefusedCredentialIsPermanentAndFinal(t *testing.T) {
+// A refused credential is named first, above any failing source, and the status recovers once it
+// passes again (a permanent error would be final in the collector's status machine).
+func TestRefusedCredentialIsReportedUntilItPasses(t *testing.T) {
 	h := newHealth([]engine.Stream{usmAlarms, ciscoAlerts}, everyStream)
 	host := newStatusHost()
 	h.addHost(host)
@@ -111,7 +111,9 @@ func TestRefusedCredentialIsPermanentAndFinal(t *testing.T) {
 	h.report()
 
 	assert.Equal(t, []string{
-		`StatusPermanentError: usm_anywhere: credentials refused on 1 of 1 streams; usm_anywhere/alarms: token request refused: oauth2: "invalid_client"`,
+		`StatusRecoverableError: usm_anywhere: credentials refused on 1 of 1 streams; usm_anywhere/alarms: token request refused: oauth2: "invalid_client" | ` +
+			`cisco_gta: polls failing on 1 of 1 streams; cisco_gta/alerts: GET https://cisco/alerts: HTTP 503: down for maintenance`,
+		"StatusOK",
 	}, host.reported())
 }
 
