@@ -21,9 +21,9 @@ func (e enrichment) ratio() float64 {
 	return e.enriched.recordsPerSecond() / e.plain.recordsPerSecond()
 }
 
-// measureEnrichment drains the same events with and without enrichment, at the most requests a
-// second the receiver accepts for Cisco, which documents no limit, so that the API's answer time,
-// not the rate, bounds both (a page of events and its two lookups are three requests).
+// measureEnrichment drains the same events with and without enrichment, at the receiver's
+// courtesy ceiling for Cisco, which documents no limit, so that the API's answer time, not the
+// rate, bounds both (a page of events and its two lookups are three requests).
 func measureEnrichment(ctx context.Context, events int) ([]enrichment, error) {
 	var out []enrichment
 	for _, latency := range latencies {
@@ -36,7 +36,7 @@ func measureEnrichment(ctx context.Context, events int) ([]enrichment, error) {
 				}},
 				latency: latency, want: int64(events),
 				receiver: func(endpoint string) map[string]any {
-					return ciscoGTA(endpoint, ciscoMostPerSecond, ciscoLists{enrich: enrich})
+					return ciscoGTA(endpoint, ciscoCourtesyPerSecond, ciscoLists{enrich: enrich})
 				},
 			}
 			progress("%s, draining %d records", s.name, s.want)
@@ -56,7 +56,7 @@ func measureEnrichment(ctx context.Context, events int) ([]enrichment, error) {
 }
 
 func enrichmentTable(to io.Writer, es []enrichment) {
-	t := newTable(to, fmt.Sprintf("Cisco events drained with and without enrichment (page 1000, %d req/s, the most the receiver accepts)", ciscoMostPerSecond),
+	t := newTable(to, fmt.Sprintf("Cisco events drained with and without enrichment (page 1000, %d req/s, the receiver's courtesy ceiling for an API without a documented limit)", ciscoCourtesyPerSecond),
 		"API latency", "records", "plain rec/s", "enriched rec/s", "enriched ÷ plain", "plain req", "enriched req", "plain CPU/rec", "enriched CPU/rec", "enriched RSS")
 	for _, e := range es {
 		t.row(e.latency.String(), num(float64(e.plain.child.Records)), num(e.plain.recordsPerSecond()), num(e.enriched.recordsPerSecond()),

@@ -62,7 +62,7 @@ func findPython() (string, error) {
 // pythonCases, at each latency:
 //   - Cisco, with the client Cisco's documentation describes (testdata/cisco_client.py): alerts
 //     and events paged, then events enriched with their parents; the receiver at page 1000 and
-//     the most requests a second it accepts, without a limit in the simulator, as Cisco
+//     its courtesy ceiling of 50 requests a second, without a limit in the simulator, as Cisco
 //     documents none.
 //   - USM Anywhere alarms, with a sequential page=N pager as public integrations have
 //     (testdata/usm_anywhere_client.py), page 100 both; the simulator and the receiver at the
@@ -79,7 +79,7 @@ func pythonCases(alerts, events, alarms int) []pythonCase {
 				source: "cisco_gta", lists: "alerts+events", mode: mode, latency: latency, sim: cisco,
 				script: "testdata/cisco_client.py", args: slices.Concat([]string{simulator.CiscoCustomerID}, credentials, []string{mode}),
 				receiver: func(endpoint string) map[string]any {
-					return ciscoGTA(endpoint, ciscoMostPerSecond, ciscoLists{alerts: true, enrich: mode == "enrich"})
+					return ciscoGTA(endpoint, ciscoCourtesyPerSecond, ciscoLists{alerts: true, enrich: mode == "enrich"})
 				},
 				records: int64(alerts + events),
 			})

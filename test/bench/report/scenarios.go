@@ -13,12 +13,12 @@ var latencies = []time.Duration{0, 100 * time.Millisecond}
 // The documented limits the receiver is configured at. Cisco documents none: its drains use the
 // receiver's default, which the simulator enforces.
 const (
-	usmAnywherePerSecond = 100 // GET/s per API client
-	usmCentralPerSecond  = 50  // POST/s per API client: its searches are POSTs
-	ciscoPerSecond       = 10  // the receiver's default
-	ciscoMostPerSecond   = 50  // the most the receiver accepts, for drains bound by latency, not rate
-	trendPerMinute       = 10
-	trendPerDay          = 14_400
+	usmAnywherePerSecond   = 100 // GET/s per API client
+	usmCentralPerSecond    = 50  // POST/s per API client: its searches are POSTs
+	ciscoPerSecond         = 10  // the receiver's default
+	ciscoCourtesyPerSecond = 50  // the receiver warns above it: for drains bound by latency, not rate
+	trendPerMinute         = 10
+	trendPerDay            = 14_400
 )
 
 // receiverConfig is the receiver block: one source, read from the simulator's whole backlog
