@@ -28,8 +28,11 @@ const (
 	trendPage = 200  // Trend's documented limit
 )
 
-// backlogEnd fixes the simulated records' times, so that every run decodes the same bytes.
-var backlogEnd = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+// backlogEnd fixes the simulated records' times at the last midnight (UTC), so that every run
+// of a day decodes the same bytes (another day's differ in their dates alone). It cannot be fixed
+// for good: Trend's stream reads no further back than the 72 hours its API keeps, so the day of
+// backlog before it must lie within them.
+var backlogEnd = time.Now().UTC().Truncate(24 * time.Hour)
 
 // Case is one stream whose Fetch reads one recorded page.
 type Case struct {
@@ -152,8 +155,7 @@ func recordSource(s source) ([]Case, error) {
 			own[name] = n
 		}
 	}
-	// The backlog is pinned in the past, beyond Trend's 72-hour horizon: that is lifted.
-	sim := simulator.New(simulator.Options{Seed: 8, BacklogEnd: backlogEnd, RateLimit: -1, TrendCASPerMinute: -1, TrendCASHorizon: -1, Backlogs: own})
+	sim := simulator.New(simulator.Options{Seed: 8, BacklogEnd: backlogEnd, RateLimit: -1, TrendCASPerMinute: -1, Backlogs: own})
 	defer sim.Close()
 	srv := httptest.NewServer(sim.Handler())
 	defer srv.Close()
@@ -170,6 +172,9 @@ func recordSource(s source) ([]Case, error) {
 			return nil, fmt.Errorf("%s: recording: %w", c.Name, err)
 		}
 		c.Page, c.Records = rec.page, len(records)+malformed
+		if c.Records == 0 {
+			return nil, fmt.Errorf("%s: the recorded page holds no records", c.Name)
+		}
 		replayed, err := s.build(srv.URL, &http.Client{Transport: replay(rec.answers)})
 		if err != nil {
 			return nil, err
