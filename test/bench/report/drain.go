@@ -57,6 +57,8 @@ type outcome struct {
 	requests int // data requests (not token requests) counted
 	span     time.Duration
 	statuses map[int]int
+	// concurrency is the most data requests in flight at once: the walks the receiver ran.
+	concurrency int
 	// cpu is the receiver process's CPU time; simCPU this process's (the simulator's, and
 	// whatever else ran beside it) while it ran.
 	cpu, simCPU time.Duration
@@ -181,7 +183,7 @@ func (a *api) receive(ctx context.Context, s scenario) (outcome, error) {
 	if err := json.Unmarshal(stdout.Bytes(), &o.child); err != nil {
 		return outcome{}, fmt.Errorf("%s: receiver said %q: %w", s.name, stdout.String(), err)
 	}
-	o.statuses = tap.statuses()
+	o.statuses, o.concurrency = tap.statuses(), tap.concurrency()
 	if s.window > 0 {
 		o.requests, o.span = tap.count(0, s.window), s.window
 	} else {

@@ -90,10 +90,11 @@ func micros(d time.Duration) string {
 
 func rateTable(to io.Writer, results []result) {
 	t := newTable(to, "Request rate draining a backlog, the receiver configured at the API's limit and the simulator enforcing it (window from the first data request)",
-		"source", "lists", "API latency", "window", "requests", "allowed", "achieved", "fraction", "429s", "records/s", "CPU/record", "peak RSS")
+		"source", "lists", "API latency", "window", "requests", "allowed", "achieved", "fraction", "429s", "in flight", "records/s", "records/request", "CPU/record", "peak RSS")
 	for _, r := range results {
 		t.row(r.source, r.name, r.latency.String(), r.window.String(), fmt.Sprint(r.requests), perTime(r.allowed), perTime(r.rate()),
-			fmt.Sprintf("%.3f", r.rate()/r.allowed), fmt.Sprint(r.statuses[429]), num(r.recordsPerSecond()), micros(r.cpuPerRecord()), mib(r.child.PeakRSS))
+			fmt.Sprintf("%.3f", r.rate()/r.allowed), fmt.Sprint(r.statuses[429]), fmt.Sprint(r.concurrency), num(r.recordsPerSecond()),
+			num(r.recordsPerSecond()/r.rate()), micros(r.cpuPerRecord()), mib(r.child.PeakRSS))
 	}
 	t.flush()
 	fmt.Fprintf(to, "Allowed: USM Anywhere %d GET/s and USM Central %d POST/s per API client, Trend %d a minute, as documented; Cisco documents no limit: %d/s is the receiver's default.\n",
@@ -102,9 +103,9 @@ func rateTable(to io.Writer, results []result) {
 
 func rssTable(to io.Writer, results []result) {
 	t := newTable(to, "Peak RSS of the receiver process draining a USM Anywhere backlog (page 1000, 100 req/s)",
-		"lists", "backlog", "API latency", "records/s", "requests/s", "receiver CPU", "CPU/record", "simulator CPU", "429s", "peak RSS")
+		"lists", "backlog", "API latency", "records/s", "requests/s", "in flight", "receiver CPU", "CPU/record", "simulator CPU", "429s", "peak RSS")
 	for _, r := range results {
-		t.row(r.name, num(float64(r.want)), r.latency.String(), num(r.recordsPerSecond()), num(r.rate()), r.cpu.Round(10*time.Millisecond).String(),
+		t.row(r.name, num(float64(r.want)), r.latency.String(), num(r.recordsPerSecond()), num(r.rate()), fmt.Sprint(r.concurrency), r.cpu.Round(10*time.Millisecond).String(),
 			micros(r.cpuPerRecord()), r.simCPU.Round(10*time.Millisecond).String(), fmt.Sprint(r.statuses[429]), mib(r.child.PeakRSS))
 	}
 	t.flush()

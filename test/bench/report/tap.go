@@ -20,6 +20,9 @@ type tap struct {
 	times []time.Time
 	codes map[int]int
 	ready chan struct{}
+	// inFlight is how many noted requests are being answered; mostInFlight the most at once, how
+	// many walks the receiver had going.
+	inFlight, mostInFlight int
 }
 
 func (t *tap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -28,10 +31,15 @@ func (t *tap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
+	t.mu.Lock()
+	t.inFlight++
+	t.mostInFlight = max(t.mostInFlight, t.inFlight)
+	t.mu.Unlock()
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	t.next.ServeHTTP(sw, r)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.inFlight--
 	t.init()
 	if len(t.times) == 0 {
 		close(t.ready)
@@ -49,7 +57,7 @@ func (t *tap) init() {
 func (t *tap) reset() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.times, t.codes = nil, nil
+	t.times, t.codes, t.mostInFlight = nil, nil, 0
 	t.init()
 }
 
@@ -86,6 +94,13 @@ func (t *tap) count(from, to time.Duration) int {
 		}
 	}
 	return n
+}
+
+// concurrency is the most requests that were answered at once.
+func (t *tap) concurrency() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.mostInFlight
 }
 
 func (t *tap) statuses() map[int]int {
