@@ -22,6 +22,8 @@ import time
 
 import requests
 
+import bench_summary
+
 PAGE_SIZE = 1000
 MAX_BULK_IDS = 1000
 
@@ -69,14 +71,6 @@ class ApiClient:
             yield from self.search(path, {"filter": {key: ids[i:i + MAX_BULK_IDS]}})
 
 
-def peak_rss():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 def main(endpoint, customer_id, client_id, client_secret, mode="page"):
     start = time.monotonic()
     api = ApiClient(endpoint, client_id, client_secret)
@@ -93,8 +87,7 @@ def main(endpoint, customer_id, client_id, client_secret, mode="page"):
             out.write(json.dumps(event) + "\n")
             records += 1
 
-    json.dump({"records": records, "seconds": time.monotonic() - start, "peak_rss": peak_rss()}, sys.stdout)
-    print()
+    bench_summary.report(records, start)
 
 
 def enriched_events(api, customer_id, out):

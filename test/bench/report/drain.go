@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -19,8 +20,12 @@ import (
 
 // scenario is one run of the receiver, in a process of its own, against the simulator.
 type scenario struct {
-	name string
-	sim  simulator.Options
+	// source is the source key the scenario reads; name says what of it, and how.
+	source, name string
+	sim          simulator.Options
+	// latency is the API's time to answer each data request (the simulator's Latency, for every
+	// source): 0 on loopback, 100 ms as a cloud API takes.
+	latency time.Duration
 	// receiver is the receiver block for the simulator at endpoint.
 	receiver func(endpoint string) map[string]any
 	// want ends the run once that many records were consumed; window, when set, ends it that
@@ -31,10 +36,19 @@ type scenario struct {
 	allowed float64
 }
 
+// options are the scenario's simulator options with its latency.
+func (s scenario) options() simulator.Options {
+	opts := s.sim
+	if s.latency > 0 {
+		opts.Latency = map[string]time.Duration{"*": s.latency}
+	}
+	return opts
+}
+
 // profileDir, when set, receives the CPU profile of every receiver process, numbered in order.
 var (
 	profileDir string
-	profiles   int
+	profiles   atomic.Int32
 )
 
 // outcome is what a scenario measured.
@@ -43,7 +57,10 @@ type outcome struct {
 	requests int // data requests (not token requests) counted
 	span     time.Duration
 	statuses map[int]int
-	// cpu is the receiver process's CPU time; simCPU the simulator's while it ran.
+	// concurrency is the most data requests in flight at once: the walks the receiver ran.
+	concurrency int
+	// cpu is the receiver process's CPU time; simCPU this process's (the simulator's, and
+	// whatever else ran beside it) while it ran.
 	cpu, simCPU time.Duration
 }
 
@@ -63,7 +80,18 @@ func (o outcome) recordsPerSecond() float64 {
 	return float64(o.child.Records) / o.child.Elapsed.Seconds()
 }
 
-// api is the simulator on loopback behind a request tap.
+// cpuPerRecord is the receiver's CPU time per record, all included (start, HTTP, JSON,
+// conversion, garbage collection).
+func (o outcome) cpuPerRecord() time.Duration {
+	if o.child.Records == 0 {
+		return 0
+	}
+	return o.cpu / time.Duration(o.child.Records)
+}
+
+// api is the simulator on loopback behind a request tap. Several may share one simulator, each
+// on a listener and with a tap of its own, so that two receivers reading the same data are
+// counted apart.
 type api struct {
 	sim *simulator.Simulator
 	tap *tap
@@ -71,11 +99,21 @@ type api struct {
 	url string
 }
 
+// serve starts a simulator with opts on a listener of its own.
 func serve(opts simulator.Options) (*api, error) {
 	sim := simulator.New(opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	a, err := listen(sim)
 	if err != nil {
 		sim.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// listen serves sim on a new loopback listener behind a tap of its own.
+func listen(sim *simulator.Simulator) (*api, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		return nil, err
 	}
 	a := &api{sim: sim, tap: &tap{next: sim.Handler()}, url: "http://" + ln.Addr().String()}
@@ -84,6 +122,7 @@ func serve(opts simulator.Options) (*api, error) {
 	return a, nil
 }
 
+// close stops the listener and the simulator.
 func (a *api) close() {
 	_ = a.srv.Close()
 	a.sim.Close()
@@ -91,7 +130,7 @@ func (a *api) close() {
 
 // run starts the simulator, runs the scenario's receiver against it and stops both.
 func (s scenario) run(ctx context.Context) (outcome, error) {
-	a, err := serve(s.sim)
+	a, err := serve(s.options())
 	if err != nil {
 		return outcome{}, err
 	}
@@ -114,8 +153,7 @@ func (a *api) receive(ctx context.Context, s scenario) (outcome, error) {
 	var stdout bytes.Buffer
 	args := []string{"-child", string(config), "-want", strconv.FormatInt(s.want, 10)}
 	if profileDir != "" {
-		profiles++
-		path := filepath.Join(profileDir, fmt.Sprintf("%02d.pprof", profiles))
+		path := filepath.Join(profileDir, fmt.Sprintf("%02d.pprof", profiles.Add(1)))
 		progress("CPU profile of %s: %s", s.name, path)
 		args = append(args, "-cpuprofile", path)
 	}
@@ -145,11 +183,11 @@ func (a *api) receive(ctx context.Context, s scenario) (outcome, error) {
 	if err := json.Unmarshal(stdout.Bytes(), &o.child); err != nil {
 		return outcome{}, fmt.Errorf("%s: receiver said %q: %w", s.name, stdout.String(), err)
 	}
-	o.statuses = tap.statuses()
+	o.statuses, o.concurrency = tap.statuses(), tap.concurrency()
 	if s.window > 0 {
-		o.requests, o.span = tap.count(s.window), s.window
+		o.requests, o.span = tap.count(0, s.window), s.window
 	} else {
-		o.requests = tap.count(time.Since(start))
+		o.requests = tap.count(0, time.Since(start))
 		o.span = start.Add(o.child.Elapsed).Sub(tap.first())
 	}
 	if s.want > 0 && o.child.Records != s.want {

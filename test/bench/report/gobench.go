@@ -12,13 +12,49 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/securityalerts/securityalerts/internal/simulator"
 )
 
 // benchPackages hold the conversion benchmarks: each vendor's Fetch and Decode, the receiver's
-// ToLogs and EndToEnd, all over the same recorded pages (test/bench/payload).
+// ToLogs and EndToEnd, all over the same recorded pages (the receiver's internal/payload). They
+// are in the receiver's module, which does not hold the simulator: the report serves one and
+// names it in payloadEnv.
+const receiverModule = "receiver/securityalertsreceiver"
+
 var benchPackages = []string{
-	"./internal/usmanywhere", "./internal/usmcentral", "./internal/ciscogta", "./internal/trendcas",
-	"./receiver/securityalertsreceiver",
+	"./internal/usmanywhere", "./internal/usmcentral", "./internal/ciscogta", "./internal/trendcas", ".",
+}
+
+// payloadEnv is the receiver's internal/payload.SimulatorEnv.
+const payloadEnv = "SECURITYALERTS_BENCH_SIMULATOR"
+
+// Each API's largest page, as internal/payload records them.
+const (
+	bigPage   = 1000 // USM Anywhere, USM Central, Cisco
+	trendPage = 200  // Trend's documented limit
+)
+
+// payloadSimulator serves the pages the benchmarks record: every list a full page at least (48
+// service/event pairs share Trend's one list: enough for a full page of one pair), ending at the
+// last midnight as internal/payload.BacklogEnd says, and no rate limit to wait for.
+func payloadSimulator() (url string, stop func(), err error) {
+	sim := simulator.New(simulator.Options{
+		Seed: 8, BacklogEnd: time.Now().UTC().Truncate(24 * time.Hour), RateLimit: -1, TrendCASPerMinute: -1,
+		Backlogs: map[string]int{
+			"usm_anywhere/alarm": bigPage, "usm_anywhere/event": bigPage,
+			"usm_central/alarm": bigPage, "usm_central/event": bigPage,
+			"cisco_gta/alert": bigPage, "cisco_gta/threat_detection": bigPage, "cisco_gta/event": bigPage,
+			"trend_cas/security_event": 60 * trendPage,
+		},
+	})
+	url, err = sim.Start("127.0.0.1:0")
+	if err != nil {
+		sim.Close()
+		return "", nil, err
+	}
+	return url, sim.Close, nil
 }
 
 // benchLine is "BenchmarkFetch/usm_anywhere/alarms-2  81  19101073 ns/op  54.37 MB/s  1000 records/op ...".
@@ -33,9 +69,16 @@ type conversion map[string]samples
 // runGoBenchmarks runs the conversion benchmarks count times and returns their samples by case
 // name ("usm_anywhere/alarms"), echoing go test's output to log.
 func runGoBenchmarks(ctx context.Context, count int, log io.Writer) (map[string]conversion, error) {
+	url, stop, err := payloadSimulator()
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
 	args := append([]string{"test", "-run", "^$", "-bench", "^Benchmark(Decode|Fetch|ToLogs|EndToEnd)$", "-benchmem",
 		"-count", strconv.Itoa(count)}, benchPackages...)
 	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = receiverModule
+	cmd.Env = append(os.Environ(), payloadEnv+"="+url)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.MultiWriter(&out, log), os.Stderr
 	if err := cmd.Run(); err != nil {

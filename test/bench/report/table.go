@@ -83,33 +83,40 @@ type result struct {
 	outcome
 }
 
+// micros writes a duration per record in microseconds.
+func micros(d time.Duration) string {
+	return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond))
+}
+
 func rateTable(to io.Writer, results []result) {
-	t := newTable(to, "Request rate with the limits at the documented values (window from the first data request)",
-		"scenario", "window", "requests", "allowed", "achieved", "fraction", "429s", "records/s", "peak RSS")
+	t := newTable(to, "Request rate draining a backlog, the receiver configured at the API's limit and the simulator enforcing it (window from the first data request)",
+		"source", "lists", "API latency", "window", "requests", "allowed", "achieved", "fraction", "429s", "in flight", "records/s", "records/request", "CPU/record", "peak RSS")
 	for _, r := range results {
-		t.row(r.name, r.window.String(), fmt.Sprint(r.requests), perTime(r.allowed), perTime(r.rate()),
-			fmt.Sprintf("%.3f", r.rate()/r.allowed), fmt.Sprint(r.statuses[429]), num(r.recordsPerSecond()), mib(r.child.PeakRSS))
+		t.row(r.source, r.name, r.latency.String(), r.window.String(), fmt.Sprint(r.requests), perTime(r.allowed), perTime(r.rate()),
+			fmt.Sprintf("%.3f", r.rate()/r.allowed), fmt.Sprint(r.statuses[429]), fmt.Sprint(r.concurrency), num(r.recordsPerSecond()),
+			num(r.recordsPerSecond()/r.rate()), micros(r.cpuPerRecord()), mib(r.child.PeakRSS))
 	}
 	t.flush()
+	fmt.Fprintf(to, "Allowed: USM Anywhere %d GET/s and USM Central %d POST/s per API client, Trend %d a minute, as documented; Cisco documents no limit: %d/s is the receiver's default.\n",
+		usmAnywherePerSecond, usmCentralPerSecond, trendPerMinute, ciscoPerSecond)
 }
 
 func rssTable(to io.Writer, results []result) {
 	t := newTable(to, "Peak RSS of the receiver process draining a USM Anywhere backlog (page 1000, 100 req/s)",
-		"lists", "backlog", "records/s", "requests/s", "receiver CPU", "simulator CPU", "429s", "peak RSS")
+		"lists", "backlog", "API latency", "records/s", "requests/s", "in flight", "receiver CPU", "CPU/record", "simulator CPU", "429s", "peak RSS")
 	for _, r := range results {
-		t.row(r.name, num(float64(r.want)), num(r.recordsPerSecond()), num(r.rate()), r.cpu.Round(10*time.Millisecond).String(),
-			r.simCPU.Round(10*time.Millisecond).String(), fmt.Sprint(r.statuses[429]), mib(r.child.PeakRSS))
+		t.row(r.name, num(float64(r.want)), r.latency.String(), num(r.recordsPerSecond()), num(r.rate()), fmt.Sprint(r.concurrency), r.cpu.Round(10*time.Millisecond).String(),
+			micros(r.cpuPerRecord()), r.simCPU.Round(10*time.Millisecond).String(), fmt.Sprint(r.statuses[429]), mib(r.child.PeakRSS))
 	}
 	t.flush()
 }
 
 func pythonTable(to io.Writer, cs []comparison) {
-	t := newTable(to, "Cisco alerts and events, the receiver vs the docs' approach in Python (requests), same simulator",
-		"mode", "API latency", "records", "ours rec/s", "python rec/s", "ours ÷ python", "ours CPU", "python CPU", "ours req", "python req", "ours RSS", "python RSS")
+	t := newTable(to, "The receiver vs Python clients on the same simulator: Cisco's documented approach, and USM Anywhere paged as public integrations do",
+		"source", "lists", "mode", "API latency", "records", "ours rec/s", "python rec/s", "ours ÷ python", "ours CPU", "python CPU", "ours req", "python req", "ours RSS", "python RSS")
 	for _, c := range cs {
-		ours, theirs := c.ours.perSecond(c.records), c.theirs.perSecond(c.records)
-		t.row(c.mode, c.latency.String(), num(float64(c.records)), num(ours), num(theirs), ratio(ours, theirs),
-			c.ours.cpu.Round(10*time.Millisecond).String(), c.theirs.cpu.Round(10*time.Millisecond).String(),
+		t.row(c.source, c.lists, c.mode, c.latency.String(), num(float64(c.records)), num(c.ours.perSecond(c.records)), num(c.theirs.perSecond(c.records)),
+			fmt.Sprintf("%.2f", c.ratio()), c.ours.cpu.Round(10*time.Millisecond).String(), c.theirs.cpu.Round(10*time.Millisecond).String(),
 			fmt.Sprint(c.ours.requests), fmt.Sprint(c.theirs.requests), mib(c.ours.peakRSS), mib(c.theirs.peakRSS))
 	}
 	t.flush()

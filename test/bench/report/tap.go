@@ -13,23 +13,33 @@ import (
 // data requests, and /_sim is the simulator's own.
 type tap struct {
 	next http.Handler
+	// only, when set, is the one path noted: a list's reads, not the listings beside them.
+	only string
 
 	mu    sync.Mutex
 	times []time.Time
 	codes map[int]int
 	ready chan struct{}
+	// inFlight is how many noted requests are being answered; mostInFlight the most at once, how
+	// many walks the receiver had going.
+	inFlight, mostInFlight int
 }
 
 func (t *tap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasSuffix(r.URL.Path, "/token") || strings.HasPrefix(r.URL.Path, "/_sim/") {
+	if strings.HasSuffix(r.URL.Path, "/token") || strings.HasPrefix(r.URL.Path, "/_sim/") || (t.only != "" && r.URL.Path != t.only) {
 		t.next.ServeHTTP(w, r)
 		return
 	}
 	now := time.Now()
+	t.mu.Lock()
+	t.inFlight++
+	t.mostInFlight = max(t.mostInFlight, t.inFlight)
+	t.mu.Unlock()
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	t.next.ServeHTTP(sw, r)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.inFlight--
 	t.init()
 	if len(t.times) == 0 {
 		close(t.ready)
@@ -47,7 +57,7 @@ func (t *tap) init() {
 func (t *tap) reset() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.times, t.codes = nil, nil
+	t.times, t.codes, t.mostInFlight = nil, nil, 0
 	t.init()
 }
 
@@ -73,17 +83,24 @@ func (t *tap) waitFirst(ctx context.Context) time.Time {
 	return t.first()
 }
 
-// count is how many data requests arrived within d of the first.
-func (t *tap) count(d time.Duration) int {
+// count is how many data requests arrived from `from` to `to` after the first.
+func (t *tap) count(from, to time.Duration) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := 0
 	for _, at := range t.times {
-		if at.Sub(t.times[0]) < d {
+		if after := at.Sub(t.times[0]); after >= from && after < to {
 			n++
 		}
 	}
 	return n
+}
+
+// concurrency is the most requests that were answered at once.
+func (t *tap) concurrency() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.mostInFlight
 }
 
 func (t *tap) statuses() map[int]int {

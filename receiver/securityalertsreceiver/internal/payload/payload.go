@@ -31,9 +31,15 @@ const (
 )
 
 // SimulatorEnv names the environment variable holding the base URL of the simulator the pages are
-// recorded from. Its backlog must end about now and give every recorded list a full page:
-// test/bench/report starts it so (its payloadSimulator).
+// recorded from. Its backlog must end at BacklogEnd and give every recorded list a full page:
+// test/bench/report starts it so.
 const SimulatorEnv = "SECURITYALERTS_BENCH_SIMULATOR"
+
+// BacklogEnd is the last midnight (UTC), where the simulated records end, so that every run of a
+// day decodes the same bytes (another day's differ in their dates alone). It cannot be fixed for
+// good: Trend's stream reads no further back than the 72 hours its API keeps, so the day of
+// backlog before it must lie within them. test/bench/report computes the same.
+func BacklogEnd() time.Time { return time.Now().UTC().Truncate(24 * time.Hour) }
 
 // Case is one stream whose Fetch reads one recorded page.
 type Case struct {
@@ -157,7 +163,7 @@ func recordSource(s source, endpoint string) ([]Case, error) {
 	var out []Case
 	for _, name := range s.lists {
 		rec := &recorder{next: http.DefaultTransport, answers: map[string][]byte{}}
-		c := Case{Name: s.source + "/" + name, Source: s.source, Query: engine.Query{Since: time.Now().Add(-25 * time.Hour), Initial: true}}
+		c := Case{Name: s.source + "/" + name, Source: s.source, Query: engine.Query{Since: BacklogEnd().Add(-25 * time.Hour), Initial: true}}
 		live, err := s.build(endpoint, &http.Client{Transport: rec})
 		if err != nil {
 			return nil, err
@@ -166,7 +172,10 @@ func recordSource(s source, endpoint string) ([]Case, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: recording: %w", c.Name, err)
 		}
-		c.Page, c.Records = rec.last, len(records)+malformed
+		c.Page, c.Records = rec.page, len(records)+malformed
+		if c.Records == 0 {
+			return nil, fmt.Errorf("%s: the recorded page holds no records", c.Name)
+		}
 		replayed, err := s.build(endpoint, &http.Client{Transport: replay(rec.answers)})
 		if err != nil {
 			return nil, err
@@ -177,12 +186,13 @@ func recordSource(s source, endpoint string) ([]Case, error) {
 	return out, nil
 }
 
-// recorder keeps every answer by path, and the last one separately: the data page, which each
-// stream's Fetch requests after any token or listing.
+// recorder keeps every answer by path, and the largest separately: the data page. A full page of
+// records outweighs any token or listing, whichever order a stream asks for them in (USM Central
+// lists its deployments again after a page that names one it did not know).
 type recorder struct {
 	next    http.RoundTripper
 	answers map[string][]byte
-	last    []byte
+	page    []byte
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -196,7 +206,10 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	if resp.StatusCode == http.StatusOK {
-		r.answers[req.URL.Path], r.last = body, body
+		r.answers[req.URL.Path] = body
+		if len(body) > len(r.page) {
+			r.page = body
+		}
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return resp, nil
