@@ -15,7 +15,11 @@ import (
 // each a keyset walk of its own, within the stream's rate limit.
 //
 // The slice rule: as many walks at once as keep the rate limit busy, by Little's law: workers =
-// ceil(rate × latency × 1.25), the latency being the first page's, between 2 and maxWorkers. The
+// ceil(rate × latency × 1.25), the latency being the first page's, between 2 and maxWorkers, and
+// no more than hold heldRecords records: each walk holds about two pages (the one delivered and
+// the one fetched ahead), so a drain's memory is bounded whatever the page size and whatever made
+// the first page slow (a server's work on a large index counts as latency too). At page 100 the
+// bound allows 40 walks; at page 1000, 4, where decoding, not the round trip, is the limit. The
 // span is cut into slices expected to hold slicePages pages each (from the API's count and
 // assuming records spread evenly; a dense slice is just walked longer), handed out oldest first.
 //
@@ -29,6 +33,8 @@ const (
 	slicePages   = 4
 	aheadFactor  = 2
 	latencyBound = 1.25
+	// heldRecords is ~80 MiB of decoded USM alarms (~10 KB each, measured by make bench).
+	heldRecords = 8000
 )
 
 // Paced is a stream whose requests wait on a rate limit.
@@ -51,8 +57,8 @@ func (r *runner) planDrain(s RangeStream, page RangePage, took time.Duration, pr
 		return nil
 	}
 	workers := int(math.Ceil(paced.RequestsPerSecond() * took.Seconds() * latencyBound))
-	workers = min(max(workers, 2), maxWorkers)
 	size := int64(s.PageSize())
+	workers = min(max(workers, 2), maxWorkers, max(2, heldRecords/int(2*size)))
 	remaining := page.Total - int64(len(page.Records)+len(page.Withheld)+len(page.OutOfScope))
 	if remaining <= 2*size || remaining <= int64(workers)*size {
 		return nil // a few pages: one walk reads them as fast

@@ -149,11 +149,23 @@ func TestThePlanFollowsRateAndLatency(t *testing.T) {
 		rate    float64
 		latency time.Duration
 		want    int
-	}{{100, 100 * time.Millisecond, 13}, {50, 100 * time.Millisecond, 7}, {100, time.Millisecond, 2}, {1000, time.Second, maxWorkers}} {
+	}{{100, 100 * time.Millisecond, 13}, {50, 100 * time.Millisecond, 7}, {100, time.Millisecond, 2}, {1000, time.Second, 40}} {
 		stream := &slowRange{fakeRange: newFakeRange(100), rate: tc.rate}
 		plan := r.planDrain(stream, RangePage{Total: 100_000, Records: []record.Record{rec("a", at(0))}}, tc.latency, recent.Add(-time.Hour))
 		require.NotNil(t, plan)
 		assert.Equal(t, tc.want, plan.workers, "%g/s at %s", tc.rate, tc.latency)
 		assert.GreaterOrEqual(t, plan.slices, plan.workers)
+	}
+}
+
+// However slow the first page, a drain's walks hold at most heldRecords records (about two pages
+// each): at page 1000 four walks, at page 100 forty, and never fewer than two.
+func TestTheWalksOfADrainHoldABoundedNumberOfRecords(t *testing.T) {
+	r := newRunner(New(drainSettings(), newStore(), &fakeSink{}, nil), newFakeRange(100))
+	for size, want := range map[int]int{100: 40, 500: 8, 1000: 4, 5000: 2} {
+		stream := &slowRange{fakeRange: newFakeRange(size), rate: 100}
+		plan := r.planDrain(stream, RangePage{Total: 10_000_000, Records: []record.Record{rec("a", at(0))}}, 2*time.Second, recent.Add(-time.Hour))
+		require.NotNil(t, plan)
+		assert.Equal(t, want, plan.workers, "page %d", size)
 	}
 }
