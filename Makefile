@@ -198,14 +198,16 @@ integration-test: build custom-distribution package package-tools prometheus etc
 # `go test`), and nothing random is explored; that is `make fuzz`.
 test: fmt vet check-generated check-binaries check-tidy unit-test rules-test integration-test
 
-# The numbers of docs/performance.md, as tables: conversion benchmarks against plain decoding,
-# request rates under the documented limits, the receiver's peak RSS draining a backlog, and the
-# Cisco comparison with a Python client. About 8 minutes; BENCH_FULL=1 adds a 1,000,000-record
-# drain, more benchmark runs and a longer watch of Trend's quota.
+# The numbers of docs/performance.md, as tables: conversion benchmarks against plain decoding;
+# every source draining a backlog at 0 and 100 ms of API latency (share of the allowed request
+# rate, records/s, CPU per record, peak RSS); the overlap's cost on caught-up streams; Cisco's
+# enrichment; the receiver's peak RSS by backlog; the Python clients of testdata/; the targets; and
+# where the time went. About 9 minutes; BENCH_FULL=1 (about 16) adds 1,000,000-record drains,
+# more benchmark runs and a longer watch of Trend's quota.
 bench: python3-requests
 	$(GO) run ./test/bench/report $(if $(BENCH_FULL),-full)
 
-# Debian's python3-requests, for the Python client make bench compares with. If it cannot be
+# Debian's python3-requests, for the Python clients make bench compares with. If it cannot be
 # installed, that comparison says so and is skipped.
 .PHONY: python3-requests
 python3-requests:
