@@ -34,7 +34,8 @@ func (r *runner) pollRange(ctx context.Context, s RangeStream, cp *Checkpoint) e
 	if err := r.backfill(ctx, s, cp); err != nil {
 		return err
 	}
-	if r.engine.settings.Overlap > 0 && r.overlap.due() && !cp.Watermark.IsZero() {
+	overlap := r.engine.settings.Overlap
+	if overlap > 0 && !cp.Watermark.IsZero() && r.overlap.due(cp.Watermark.Sub(earliest(cp.Verified, cp.Watermark)), overlap) {
 		return r.verify(ctx, s, cp)
 	}
 	return nil

@@ -305,6 +305,65 @@ func TestOverlapCostsAQuarterOfTheNewData(t *testing.T) {
 	assert.Positive(t, counts, "the overlap is still looked at")
 }
 
+// Records late in every page differ in every half of a span: it is read once, not halved.
+func TestASpanLateInEveryPageIsReadNotHalved(t *testing.T) {
+	var records []record.Record
+	for i := range 200 {
+		records = append(records, rec(fmt.Sprintf("r%03d", i), at(i*1000)))
+	}
+	stream := newFakeRange(10, records...)
+	sink := &fakeSink{}
+	settings := testSettings()
+	settings.InitialLookback = 2 * time.Hour
+	settings.Overlap = time.Hour
+	e := New(settings, newStore(), sink, []Stream{stream})
+	e.runners[0].overlap.allowance = 0 // no look yet
+	_, err := poll(e, 0)
+	require.NoError(t, err)
+	before := len(stream.rangeQueries())
+
+	for i := range 20 { // one late record every ten: one in every page
+		stream.add(rec(fmt.Sprintf("late%02d", i), at(i*10_000+500)))
+	}
+	e.runners[0].overlap.allowance = 1
+	_, err = poll(e, 0)
+	require.NoError(t, err)
+	var counts, reads int
+	for _, q := range stream.rangeQueries()[before:] {
+		switch {
+		case q.CountOnly:
+			counts++
+		case !q.To.IsZero():
+			reads++
+		}
+	}
+	assert.Equal(t, 1, counts, "the span is counted once")
+	assert.Equal(t, 25, reads, "and read whole: 220 records by keyset pages of 10, each starting at the time the previous ended")
+	assert.Len(t, delivered(sink), 220)
+}
+
+// However deep in debt the allowance, a look is due once the watermark has moved lookDeadline
+// overlaps past the previous one, so a late record is found within a bounded span of its time.
+func TestALookIsNeverPutOffPastTheDeadline(t *testing.T) {
+	stream := newFakeRange(100, rec("a", at(0)), rec("b", at(60_000)))
+	sink := &fakeSink{}
+	settings := testSettings()
+	settings.InitialLookback = 2 * time.Hour
+	e := New(settings, newStore(), sink, []Stream{stream})
+	_, err := poll(e, 0) // looks at once
+	require.NoError(t, err)
+	e.runners[0].overlap.allowance = -1000 // as after costly looks at late records
+
+	stream.add(rec("late", at(30_000))) // behind the watermark
+	step := testOverlap / 2
+	for i := 1; i <= 2*lookDeadline; i++ {
+		stream.add(rec(fmt.Sprintf("new%d", i), at(60_000+int((time.Duration(i)*step).Milliseconds()))))
+		_, err = poll(e, 0)
+		require.NoError(t, err)
+	}
+	assert.Contains(t, delivered(sink), "late", "found by the look the deadline forced")
+}
+
 // A span the stream asks to read again is read for its scope, and survives a crash mid-way.
 type backfillingRange struct {
 	*fakeRange

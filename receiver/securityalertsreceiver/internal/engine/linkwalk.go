@@ -25,7 +25,7 @@ func (r *runner) pollLink(ctx context.Context, s LinkStream, cp *Checkpoint) (ba
 			// seen-set keeps it until one did.
 			cp.Verified = cp.Watermark
 		}
-		if widened = st.Overlap > 0 && r.overlap.due(); widened {
+		if widened = st.Overlap > 0 && r.overlap.due(cp.Watermark.Sub(cp.Verified), st.Overlap); widened {
 			q.Since = earliest(cp.Verified, cp.Watermark).Add(-st.Overlap)
 		}
 	}

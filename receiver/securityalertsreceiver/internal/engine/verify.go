@@ -40,7 +40,7 @@ func (r *runner) check(ctx context.Context, s RangeStream, cp *Checkpoint, from,
 	if count.Total >= 0 && !count.Capped && count.Total == cp.seenSet().countPresent(from, to) {
 		return nil
 	}
-	if count.Total >= 0 && (count.Capped || count.Total > int64(readDirectly*s.PageSize())) && to.Sub(from) >= 2*time.Millisecond {
+	if count.Total >= 0 && halving(count, cp.seenSet().countPresent(from, to), s.PageSize()) && to.Sub(from) >= 2*time.Millisecond {
 		mid := from.Add(to.Sub(from) / 2).Truncate(time.Millisecond)
 		if err := r.check(ctx, s, cp, from, mid); err != nil {
 			return err
@@ -48,6 +48,23 @@ func (r *runner) check(ctx context.Context, s RangeStream, cp *Checkpoint, from,
 		return r.check(ctx, s, cp, mid.Add(time.Millisecond), to)
 	}
 	return r.reread(ctx, s, cp, from, to)
+}
+
+// halving says whether a span whose count differs from the present records remembered is
+// better halved than read: when it is capped (the count says nothing of where), or large and
+// differing by few records. Where the difference is one record in every 2×readDirectly pages or
+// more (records late in every page), most halves would differ too, and halving would read the
+// whole span plus the counts of every level.
+func halving(count RangePage, present int64, pageSize int) bool {
+	if count.Capped {
+		return true
+	}
+	pages := (count.Total + int64(pageSize) - 1) / int64(pageSize)
+	differing := count.Total - present
+	if differing < 0 {
+		differing = -differing
+	}
+	return pages > readDirectly && differing*2*readDirectly < pages
 }
 
 // reread reads [from, to] whole, emitting what was missed, and marks gone what it no longer holds.
