@@ -128,13 +128,19 @@ var recent = time.Now().Add(-time.Hour).Truncate(time.Millisecond)
 
 func at(ms int) time.Time { return recent.Add(time.Duration(ms) * time.Millisecond) }
 
+// keysetSettings are the test settings with a lookback that reaches the records at recent.
+func keysetSettings() Settings {
+	settings := testSettings()
+	settings.InitialLookback = 2 * time.Hour
+	return settings
+}
+
 func TestKeysetWalkReadsEveryRecordOnceThroughTies(t *testing.T) {
 	// Pages of 2; three records share 20 ms, more than a page.
 	stream := newFakeRange(2, rec("a", at(0)), rec("b", at(10)), rec("c", at(20)), rec("d", at(20)), rec("e", at(20)), rec("f", at(30)))
 	sink := &fakeSink{}
 	store := newStore()
-	settings := testSettings()
-	settings.InitialLookback = 2 * time.Hour
+	settings := keysetSettings()
 	e := New(settings, store, sink, []Stream{stream})
 
 	_, err := poll(e, 0)
@@ -166,8 +172,7 @@ func TestRecordsLeavingTheListMidWalkShiftNothing(t *testing.T) {
 		}
 	}
 	sink := &fakeSink{}
-	settings := testSettings()
-	settings.InitialLookback = 2 * time.Hour
+	settings := keysetSettings()
 	e := New(settings, newStore(), sink, []Stream{stream})
 	_, err := poll(e, 0)
 	require.NoError(t, err)
@@ -178,8 +183,7 @@ func TestFutureDatedRecordsAreEmittedWithoutMovingTheWatermark(t *testing.T) {
 	stream := newFakeRange(10, rec("now", at(0)), rec("tomorrow", time.Now().Add(24*time.Hour)))
 	sink := &fakeSink{}
 	store := newStore()
-	settings := testSettings()
-	settings.InitialLookback = 2 * time.Hour
+	settings := keysetSettings()
 	settings.MaxClockSkew = time.Minute
 	e := New(settings, store, sink, []Stream{stream})
 	_, err := poll(e, 0)
@@ -199,8 +203,7 @@ func TestFutureDatedRecordsAreEmittedWithoutMovingTheWatermark(t *testing.T) {
 func TestLateArrivalsAreFoundByCountingTheOverlap(t *testing.T) {
 	stream := newFakeRange(10, rec("a", at(0)), rec("b", at(60_000)))
 	sink := &fakeSink{}
-	settings := testSettings()
-	settings.InitialLookback = 2 * time.Hour
+	settings := keysetSettings()
 	e := New(settings, newStore(), sink, []Stream{stream})
 	_, err := poll(e, 0) // the first poll checks its overlap at once
 	require.NoError(t, err)
@@ -222,8 +225,7 @@ func TestLateArrivalsAreFoundByCountingTheOverlap(t *testing.T) {
 func TestRecordsGoneFromTheListAreNotReadForAgain(t *testing.T) {
 	stream := newFakeRange(10, rec("a", at(0)), rec("b", at(1000)), rec("c", at(2000)))
 	sink := &fakeSink{}
-	settings := testSettings()
-	settings.InitialLookback = 2 * time.Hour
+	settings := keysetSettings()
 	e := New(settings, newStore(), sink, []Stream{stream})
 	r := e.runners[0]
 	_, err := poll(e, 0)
@@ -264,8 +266,7 @@ func TestLargeSpansAreHalvedUntilTheLateArrivalIsFound(t *testing.T) {
 	stream := newFakeRange(10, records...)
 	stream.cap = 100
 	sink := &fakeSink{}
-	settings := testSettings()
-	settings.InitialLookback = 2 * time.Hour
+	settings := keysetSettings()
 	settings.Overlap = time.Hour
 	e := New(settings, newStore(), sink, []Stream{stream})
 	_, err := poll(e, 0)
@@ -291,8 +292,7 @@ func TestLargeSpansAreHalvedUntilTheLateArrivalIsFound(t *testing.T) {
 // At the defaults a caught-up stream spends at most 1.25 times the requests of its new data.
 func TestOverlapCostsAQuarterOfTheNewData(t *testing.T) {
 	stream := newFakeRange(100, rec("a", at(0)))
-	settings := testSettings()
-	settings.InitialLookback = 2 * time.Hour
+	settings := keysetSettings()
 	e := New(settings, newStore(), &fakeSink{}, []Stream{stream})
 	const polls = 40
 	for range polls {
@@ -313,8 +313,7 @@ func TestASpanLateInEveryPageIsReadNotHalved(t *testing.T) {
 	}
 	stream := newFakeRange(10, records...)
 	sink := &fakeSink{}
-	settings := testSettings()
-	settings.InitialLookback = 2 * time.Hour
+	settings := keysetSettings()
 	settings.Overlap = time.Hour
 	e := New(settings, newStore(), sink, []Stream{stream})
 	e.runners[0].overlap.allowance = 0 // no look yet
@@ -347,8 +346,7 @@ func TestASpanLateInEveryPageIsReadNotHalved(t *testing.T) {
 func TestALookIsNeverPutOffPastTheDeadline(t *testing.T) {
 	stream := newFakeRange(100, rec("a", at(0)), rec("b", at(60_000)))
 	sink := &fakeSink{}
-	settings := testSettings()
-	settings.InitialLookback = 2 * time.Hour
+	settings := keysetSettings()
 	e := New(settings, newStore(), sink, []Stream{stream})
 	_, err := poll(e, 0) // looks at once
 	require.NoError(t, err)
@@ -384,8 +382,7 @@ func TestBackfillsAreReadAgainAndResumed(t *testing.T) {
 	stream := &backfillingRange{fakeRange: fr}
 	sink := &fakeSink{}
 	store := newStore()
-	settings := testSettings()
-	settings.InitialLookback = 2 * time.Hour
+	settings := keysetSettings()
 	settings.Overlap = time.Millisecond // nothing behind the watermark is re-read by the overlap
 	e := New(settings, store, sink, []Stream{stream})
 	_, err := poll(e, 0)
@@ -431,8 +428,7 @@ func TestARunPastTheResultWindowIsSkipped(t *testing.T) {
 	stream := newFakeRange(2, append(records, rec("after", at(1)))...)
 	stream.window = 4
 	sink := &fakeSink{}
-	settings := testSettings()
-	settings.InitialLookback = 2 * time.Hour
+	settings := keysetSettings()
 	settings.Overlap = 0 // the walk alone
 	e := New(settings, newStore(), sink, []Stream{stream})
 	_, err := poll(e, 0)
@@ -496,8 +492,7 @@ func TestASpanReadForOneScopeLeavesTheOthersUnread(t *testing.T) {
 	fr := newFakeRange(10, acme("a1", at(0)), acme("a2", at(2000)))
 	stream := &backfillingRange{fakeRange: fr}
 	sink := &fakeSink{}
-	settings := testSettings()
-	settings.InitialLookback = 2 * time.Hour
+	settings := keysetSettings()
 	e := New(settings, newStore(), sink, []Stream{stream})
 	_, err := poll(e, 0)
 	require.NoError(t, err)

@@ -51,8 +51,7 @@ func backlog(n int) []record.Record {
 }
 
 func drainSettings() Settings {
-	s := testSettings()
-	s.InitialLookback = 2 * time.Hour
+	s := keysetSettings()
 	s.Overlap = 0 // the drain alone
 	s.Retry.Enabled = false
 	return s
