@@ -65,9 +65,3 @@ func (c *cache[V]) put(key string, value V) {
 		delete(c.items, oldest.Value.(*entry[V]).key)
 	}
 }
-
-func (c *cache[V]) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.order.Len()
-}

@@ -177,3 +177,10 @@ func TestCacheEvictsLeastRecentlyUsedAndExpires(t *testing.T) {
 	v, _ = c.get("a")
 	assert.Equal(t, 10, v, "put refreshes value and expiry")
 }
+
+// len is how many entries the cache holds.
+func (c *cache[V]) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.order.Len()
+}
