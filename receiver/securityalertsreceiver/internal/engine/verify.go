@@ -37,10 +37,11 @@ func (r *runner) check(ctx context.Context, s RangeStream, cp *Checkpoint, from,
 	if err != nil {
 		return err
 	}
-	if count.Total >= 0 && !count.Capped && count.Total == cp.seenSet().countPresent(from, to) {
+	present := cp.seenSet().countPresent(from, to)
+	if count.Total >= 0 && !count.Capped && count.Total == present {
 		return nil
 	}
-	if count.Total >= 0 && halving(count, cp.seenSet().countPresent(from, to), s.PageSize()) && to.Sub(from) >= 2*time.Millisecond {
+	if count.Total >= 0 && halving(count, present, s.PageSize()) && to.Sub(from) >= 2*time.Millisecond {
 		mid := from.Add(to.Sub(from) / 2).Truncate(time.Millisecond)
 		if err := r.check(ctx, s, cp, from, mid); err != nil {
 			return err
