@@ -4,18 +4,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
-	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/apiclient"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/apiclient/apiclienttest"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/record"
 )
-
-func decodeObject(t *testing.T, js string) map[string]any {
-	t.Helper()
-	var m map[string]any
-	require.NoError(t, apiclient.DecodeJSON("https://h.test/x", []byte(js), &m))
-	return m
-}
 
 func TestAlertStatusNormalizedFromBothShapes(t *testing.T) {
 	for body, want := range map[string]string{
@@ -26,7 +18,7 @@ func TestAlertStatusNormalizedFromBothShapes(t *testing.T) {
 		`{"id":"a","state":"Open"}`:              "in_progress",
 		`{"id":"a","state":"Escalated"}`:         "",
 	} {
-		r := convertAlert(decodeObject(t, body), "CTA1")
+		r := convertAlert(apiclienttest.Object(t, body), "CTA1")
 		assert.Equal(t, want, r.Str(record.AttrStatus), body)
 	}
 	assert.False(t, isOpen("Ignored"))
@@ -34,7 +26,7 @@ func TestAlertStatusNormalizedFromBothShapes(t *testing.T) {
 }
 
 func TestFlowNormalized(t *testing.T) {
-	r := convertFlow(decodeObject(t, `{"id":"f1","timeStamp":"2026-11-22T23:09:39.347Z","sourceIp":"10.33.116.103",
+	r := convertFlow(apiclienttest.Object(t, `{"id":"f1","timeStamp":"2026-11-22T23:09:39.347Z","sourceIp":"10.33.116.103",
 		"destinationIp":"203.0.113.130","destinationPort":53,"protocol":"UDP","bytesSent":239167,"bytesReceived":59937}`), "CTA1")
 	assert.Equal(t, map[string]any{
 		AttrEventType:                 "flow",
@@ -48,10 +40,10 @@ func TestFlowNormalized(t *testing.T) {
 }
 
 func TestDetectionAndEventNameTheirHost(t *testing.T) {
-	d := convertDetection(decodeObject(t, `{"id":"d1","title":"Emotet banking trojan","affectedAssetId":"asset-7"}`), "CTA1")
+	d := convertDetection(apiclienttest.Object(t, `{"id":"d1","title":"Emotet banking trojan","affectedAssetId":"asset-7"}`), "CTA1")
 	assert.Equal(t, map[string]any{AttrRuleName: "Emotet banking trojan", record.AttrHostID: "asset-7"}, d.Attributes)
 	assert.Equal(t, "Emotet banking trojan", d.Title)
-	e := convertEvent(decodeObject(t, `{"id":"e1","title":"Beaconing to a remote host","affectedAssetId":"asset-7"}`), "CTA1")
+	e := convertEvent(apiclienttest.Object(t, `{"id":"e1","title":"Beaconing to a remote host","affectedAssetId":"asset-7"}`), "CTA1")
 	assert.Equal(t, "asset-7", e.Str(record.AttrHostID))
 	assert.Equal(t, "Beaconing to a remote host", e.Title)
 }

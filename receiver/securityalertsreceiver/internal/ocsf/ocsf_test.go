@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/apiclient"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/apiclient/apiclienttest"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/ciscogta"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/ocsf/ocsftest"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/record"
@@ -20,13 +20,6 @@ var (
 	t0       = time.Date(2026, 3, 9, 21, 12, 16, 0, time.UTC)
 	observed = t0.Add(time.Hour)
 )
-
-func decode(t *testing.T, js string) map[string]any {
-	t.Helper()
-	var m map[string]any
-	require.NoError(t, apiclient.DecodeJSON("https://h.test/x", []byte(js), &m))
-	return m
-}
 
 // get walks nested objects and lists ("evidences.0.src_endpoint.ip").
 func get(t *testing.T, e map[string]any, path string) any {
@@ -48,7 +41,7 @@ func get(t *testing.T, e map[string]any, path string) any {
 }
 
 func TestUSMAlarmIsADetectionFinding(t *testing.T) {
-	alarm := decode(t, `{"uuid": "9c1f7d02-5b3e-4a61-8d2e-3f4a5b6c7d8e", "status": "in review", "priority_label": "medium",
+	alarm := apiclienttest.Object(t, `{"uuid": "9c1f7d02-5b3e-4a61-8d2e-3f4a5b6c7d8e", "status": "in review", "priority_label": "medium",
 		"rule_method": "Nmap", "rule_strategy": "Portscan", "rule_id": "Nmap",
 		"rule_attack_id": "T1046", "rule_attack_technique": "Network Service Scanning", "rule_attack_tactic": ["Discovery", "Reconnaissance"],
 		"timestamp_occured": "1558311648912",
@@ -123,7 +116,7 @@ func TestCiscoFlowIsNetworkTraffic(t *testing.T) {
 }
 
 func TestUSMEventsByWhatTheyName(t *testing.T) {
-	named := usm.Convert(decode(t, `{"id": "e1", "event_name": "User Login Failure", "source_name": "10.0.0.5",
+	named := usm.Convert(apiclienttest.Object(t, `{"id": "e1", "event_name": "User Login Failure", "source_name": "10.0.0.5",
 		"destination_hostname": "dc01.corp.example", "source_username": "alice", "timestamp_occured": "1558311648912"}`), "event", "acme.alienvault.cloud")
 	e := Event("usm_anywhere", named, observed)
 	ocsftest.Validate(t, e)
@@ -134,7 +127,7 @@ func TestUSMEventsByWhatTheyName(t *testing.T) {
 	assert.Equal(t, "alice", get(t, e, "actor.user.name"))
 	assert.Equal(t, []any{"host"}, get(t, e, "metadata.profiles"))
 
-	bare := usm.Convert(decode(t, `{"id": "e2", "plugin": "Windows Security"}`), "event", "acme.alienvault.cloud")
+	bare := usm.Convert(apiclienttest.Object(t, `{"id": "e2", "plugin": "Windows Security"}`), "event", "acme.alienvault.cloud")
 	e = Event("usm_central", bare, observed)
 	ocsftest.Validate(t, e)
 	assert.Equal(t, int64(0), e["class_uid"], "no endpoint: a Base Event")

@@ -7,19 +7,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/apiclient"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/apiclient/apiclienttest"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/record"
 )
 
-func decode(t *testing.T, s string) map[string]any {
-	t.Helper()
-	var m map[string]any
-	require.NoError(t, apiclient.DecodeJSON("https://h.test/x", []byte(s), &m))
-	return m
-}
-
 func TestConvertSecurityRiskScan(t *testing.T) {
-	obj := decode(t, `{"event":"security_risk_scan","service":"OneDrive","log_item_id":"b4f632b3",
+	obj := apiclienttest.Object(t, `{"event":"security_risk_scan","service":"OneDrive","log_item_id":"b4f632b3",
 		"message":{"action":"Quarantine","detection_time":"2020-08-09T21:12:16.000Z","log_item_id":"b4f632b3",
 		"risk_level":"","triggered_policy_name":"Default OneDrive Policy ATP","triggered_security_filter":"File Blocking"}}`)
 	r := convert(obj, "securityrisk", "api.tmcas.trendmicro.com")
@@ -36,16 +29,16 @@ func TestConvertSecurityRiskScan(t *testing.T) {
 }
 
 func TestIDFromMessageOrHash(t *testing.T) {
-	onlyInMessage := decode(t, `{"message":{"logItemId":"m-1"}}`)
+	onlyInMessage := apiclienttest.Object(t, `{"message":{"logItemId":"m-1"}}`)
 	assert.Equal(t, "m-1", convert(onlyInMessage, "dlp", "h").ID)
 
 	a := `{"service":"Box","event":"dlp","message":{"detection_time":"2026-03-10T10:00:00Z","violator":"x@example.com","n":12345678901234567890}}`
 	reordered := `{"message":{"n":12345678901234567890,"violator":"x@example.com","detection_time":"2026-03-10T10:00:00Z"},"event":"dlp","service":"Box"}`
-	id := convert(decode(t, a), "dlp", "h").ID
+	id := convert(apiclienttest.Object(t, a), "dlp", "h").ID
 	assert.Regexp(t, `^sha256:[0-9a-f]{64}$`, id)
-	assert.Equal(t, id, convert(decode(t, reordered), "dlp", "h").ID, "the hash is of canonical JSON")
+	assert.Equal(t, id, convert(apiclienttest.Object(t, reordered), "dlp", "h").ID, "the hash is of canonical JSON")
 	other := `{"service":"Box","event":"dlp","message":{"detection_time":"2026-03-10T10:00:01Z","violator":"x@example.com","n":12345678901234567890}}`
-	assert.NotEqual(t, id, convert(decode(t, other), "dlp", "h").ID)
+	assert.NotEqual(t, id, convert(apiclienttest.Object(t, other), "dlp", "h").ID)
 }
 
 func TestSeverity(t *testing.T) {
@@ -75,7 +68,7 @@ func TestSeverity(t *testing.T) {
 }
 
 func TestLevelLabelIsKeptAsSeverityText(t *testing.T) {
-	obj := decode(t, `{"log_item_id":"v","message":{"risk_level":"High risk","detection_time":"2026-03-10T10:00:00.123"}}`)
+	obj := apiclienttest.Object(t, `{"log_item_id":"v","message":{"risk_level":"High risk","detection_time":"2026-03-10T10:00:00.123"}}`)
 	r := convert(obj, "virtualanalyzer", "h")
 	assert.Equal(t, "High risk", r.SeverityText)
 	assert.Equal(t, record.SeverityHigh, r.Severity)

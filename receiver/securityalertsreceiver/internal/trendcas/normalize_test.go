@@ -5,11 +5,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/apiclient/apiclienttest"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/record"
 )
 
 func TestMailEventNormalized(t *testing.T) {
-	r := convert(decode(t, `{"service":"Exchange","event":"dlp","log_item_id":"c967","message":{
+	r := convert(apiclienttest.Object(t, `{"service":"Exchange","event":"dlp","log_item_id":"c967","message":{
 		"affected_user":"carol@example.com","location":"carol@example.com\\Inbox",
 		"mail_message_id":"<169ff9d2-7d1e@example.outlook.com>","mail_message_file_name":"setup.msi",
 		"mail_message_sender":"\"Billing\" <billing@vendor.example>",
@@ -29,7 +30,7 @@ func TestMailEventNormalized(t *testing.T) {
 }
 
 func TestFileEventNormalized(t *testing.T) {
-	r := convert(decode(t, `{"service":"OneDrive","event":"virtual_analyzer","log_item_id":"dd8b","message":{
+	r := convert(apiclienttest.Object(t, `{"service":"OneDrive","event":"virtual_analyzer","log_item_id":"dd8b","message":{
 		"affected_user":"alice@example.onmicrosoft.com","file_name":"IMG_0442.jpg",
 		"file_sha1":"42F3FDF9447B6BC8F19B5AF88C883FD53E0B0949",
 		"location":"https://example.onedrive.example/personal/alice/Documents/","risk_level":"High risk"}}`), "virtualanalyzer", "h")
@@ -43,9 +44,9 @@ func TestFileEventNormalized(t *testing.T) {
 	}, r.Attributes)
 	assert.Empty(t, r.Title, "no risk name and no policy: no title")
 
-	body := convert(decode(t, `{"message":{"file_name":"Mail Body","mail_message_id":"<m@x>"}}`), "dlp", "h")
+	body := convert(apiclienttest.Object(t, `{"message":{"file_name":"Mail Body","mail_message_id":"<m@x>"}}`), "dlp", "h")
 	assert.Empty(t, body.Str(record.AttrFileName), "a violation in the message's text is about no file")
 
-	risk := convert(decode(t, `{"message":{"security_risk_name":"TROJ_GEN.R002C0","triggered_policy_name":"P"}}`), "securityrisk", "h")
+	risk := convert(apiclienttest.Object(t, `{"message":{"security_risk_name":"TROJ_GEN.R002C0","triggered_policy_name":"P"}}`), "securityrisk", "h")
 	assert.Equal(t, "TROJ_GEN.R002C0", risk.Title, "the risk found names the event before the policy")
 }

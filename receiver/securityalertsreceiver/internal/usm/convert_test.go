@@ -6,19 +6,12 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
-	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/apiclient"
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/apiclient/apiclienttest"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/record"
 )
 
 // decode reads a vendor object the way Fetch does (numbers as json.Number).
-func decode(t *testing.T, js string) map[string]any {
-	t.Helper()
-	var obj map[string]any
-	require.NoError(t, apiclient.DecodeJSON("https://h.test/x", []byte(js), &obj))
-	return obj
-}
 
 var t0 = time.Date(2018, 2, 6, 15, 48, 54, 0, time.UTC)
 
@@ -42,7 +35,7 @@ func TestConvertIDAndTime(t *testing.T) {
 		{"no id, no time", `{"name":"x"}`, "", time.Time{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := Convert(decode(t, tc.js), "alarm", "tenant.example.test")
+			r := Convert(apiclienttest.Object(t, tc.js), "alarm", "tenant.example.test")
 			assert.Equal(t, tc.wantID, r.ID)
 			if tc.wantTime.IsZero() {
 				assert.True(t, r.Time.IsZero(), "time %v", r.Time)
@@ -81,7 +74,7 @@ func TestConvertSeverity(t *testing.T) {
 		{"event unknown label is info", "event", `{"event_severity":"7"}`, record.SeverityInfo, "7"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := Convert(decode(t, tc.js), tc.kind, "t")
+			r := Convert(apiclienttest.Object(t, tc.js), tc.kind, "t")
 			assert.Equal(t, tc.want, r.Severity)
 			assert.Equal(t, tc.wantText, r.SeverityText)
 		})
@@ -89,7 +82,7 @@ func TestConvertSeverity(t *testing.T) {
 }
 
 func TestConvertRuleAttributesKindTenantAndBody(t *testing.T) {
-	obj := decode(t, `{
+	obj := apiclienttest.Object(t, `{
 		"uuid": "1036671a-764d-485c-a100-ec8ab695e9c8",
 		"priority": 20,
 		"rule_intent": "Environmental Awareness",
@@ -111,10 +104,10 @@ func TestConvertRuleAttributesKindTenantAndBody(t *testing.T) {
 	assert.Equal(t, "tenant.alienvault.cloud", r.Tenant)
 	assert.Equal(t, obj, r.Body, "every vendor field is kept")
 
-	partial := Convert(decode(t, `{"uuid":"x","rule_method":"Brute Force","rule_id":""}`), "alarm", "t")
+	partial := Convert(apiclienttest.Object(t, `{"uuid":"x","rule_method":"Brute Force","rule_id":""}`), "alarm", "t")
 	assert.Equal(t, map[string]any{"security_rule.name": "Brute Force", "event.url": "https://t/#/alarm/x"}, partial.Attributes, "empty rule fields are left out")
 
-	none := Convert(decode(t, `{"uuid":"y"}`), "event", "t")
+	none := Convert(apiclienttest.Object(t, `{"uuid":"y"}`), "event", "t")
 	assert.Nil(t, none.Attributes)
 }
 

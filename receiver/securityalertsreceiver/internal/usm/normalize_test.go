@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/apiclient/apiclienttest"
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/record"
 )
 
@@ -34,7 +35,7 @@ const nidsAlarm = `{
 }`
 
 func TestAlarmNormalizedFromItselfAndItsWrappedEvents(t *testing.T) {
-	r := Convert(decode(t, nidsAlarm), KindAlarm, "acme.alienvault.cloud")
+	r := Convert(apiclienttest.Object(t, nidsAlarm), KindAlarm, "acme.alienvault.cloud")
 	assert.Equal(t, map[string]any{
 		record.AttrRuleName: "Nmap", record.AttrRuleCategory: "Portscan", record.AttrRuleRuleset: "Reconnaissance & Probing",
 		record.AttrStatus:             "in_progress",
@@ -58,7 +59,7 @@ func TestAlarmNormalizedFromItselfAndItsWrappedEvents(t *testing.T) {
 }
 
 func TestEventNormalizedWithoutAlarmOnlyFields(t *testing.T) {
-	r := Convert(decode(t, `{"id": "e1", "event_name": "User Login Failure", "status": "open",
+	r := Convert(apiclienttest.Object(t, `{"id": "e1", "event_name": "User Login Failure", "status": "open",
 		"source_name": "10.0.0.5", "destination_hostname": "dc01.corp.example", "source_username": "alice",
 		"destination_username": "Administrator", "rule_attack_tactic": "Credential Access"}`), "event", "acme.alienvault.cloud")
 	assert.Equal(t, map[string]any{
