@@ -98,18 +98,18 @@ func (r *runner) drain(ctx context.Context, s RangeStream, cp *Checkpoint, plan 
 		zap.Int("slices", plan.slices), zap.Int("walks", plan.workers))
 	d := &drain{r: r, s: s, cp: cp, ahead: aheadFactor * plan.workers}
 	d.turn = sync.NewCond(&d.mu)
+	// Each slice starts a millisecond after the previous one's end; a slice that would end
+	// before it starts (more slices than the span has milliseconds) is left out.
 	span := plan.to.Sub(plan.from)
+	from := plan.from.Truncate(time.Millisecond)
 	for i := range plan.slices {
-		from := plan.from.Add(span * time.Duration(i) / time.Duration(plan.slices)).Truncate(time.Millisecond)
 		to := plan.from.Add(span * time.Duration(i+1) / time.Duration(plan.slices)).Truncate(time.Millisecond)
-		if i > 0 {
-			from = d.slices[i-1].to.Add(time.Millisecond)
-		}
 		if i == plan.slices-1 {
 			to = plan.to
 		}
 		if !to.Before(from) {
 			d.slices = append(d.slices, &slice{from: from, to: to})
+			from = to.Add(time.Millisecond)
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)

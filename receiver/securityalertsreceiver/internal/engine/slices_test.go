@@ -168,3 +168,15 @@ func TestTheWalksOfADrainHoldABoundedNumberOfRecords(t *testing.T) {
 		assert.Equal(t, want, plan.workers, "page %d", size)
 	}
 }
+
+// A plan may ask for more slices than its span has milliseconds (at least one per walk): the
+// slices that would be empty are left out, and the span is read whole, each record once.
+func TestADrainOfMoreSlicesThanMillisecondsReadsItsSpan(t *testing.T) {
+	stream := &slowRange{fakeRange: newFakeRange(10, rec("x0", at(0)), rec("x2", at(2)), rec("x5", at(5))), rate: 1000}
+	sink := &fakeSink{}
+	e := New(drainSettings(), newStore(), sink, []Stream{stream})
+	cp := &Checkpoint{}
+	require.NoError(t, e.runners[0].drain(context.Background(), stream, cp, drainPlan{from: at(0), to: at(5), slices: 10, workers: 4}))
+	assert.ElementsMatch(t, []string{"x0", "x2", "x5"}, delivered(sink))
+	assert.True(t, at(5).Equal(cp.Watermark), "the watermark %v", cp.Watermark)
+}
