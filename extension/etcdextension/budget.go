@@ -2,6 +2,7 @@ package etcdextension
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 
@@ -87,12 +88,17 @@ func (b *budgets) register(budget string, limit float64, window time.Duration, k
 	}
 }
 
-// observe takes the elector's view of who leads each key.
+// observe takes the elector's view of who leads each key. The elector tells it after every
+// event of its prefix, most of which (candidacies, refreshes) change no leader: those wake
+// nothing.
 func (b *budgets) observe(leaders map[string]string) {
 	b.mu.Lock()
+	same := b.leaders != nil && maps.Equal(b.leaders, leaders)
 	b.leaders = leaders
 	b.mu.Unlock()
-	b.poke()
+	if !same {
+		b.poke()
+	}
 }
 
 func (b *budgets) poke() { signal(b.changed) }

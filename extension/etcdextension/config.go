@@ -82,8 +82,8 @@ func (c *Config) Validate() error {
 			errs = append(errs, keyErr(key, errHTTP))
 		}
 	}
-	if c.Password != "" && !c.AllowPlaintextPassword && len(c.plaintextEndpoints()) > 0 {
-		errs = append(errs, fmt.Errorf("password: sent to %s %w", strings.Join(c.plaintextEndpoints(), ", "), errPlaintext))
+	if plain := c.plaintextEndpoints(); c.Password != "" && !c.AllowPlaintextPassword && len(plain) > 0 {
+		errs = append(errs, fmt.Errorf("password: sent to %s %w", strings.Join(plain, ", "), errPlaintext))
 	}
 	if c.KeyPrefix == "" {
 		errs = append(errs, keyErr("key_prefix", errMissing))

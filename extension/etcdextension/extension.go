@@ -130,8 +130,6 @@ func (e *etcdExtension) Shutdown(context.Context) error {
 	return err
 }
 
-// GetClient returns a storage client for the component's keys, shared by every replica that
-// runs the same component id.
 // etcdRequestLimit is etcd's default --max-request-bytes: a write of a larger value is refused.
 // A checkpoint's write carries its key and the fence of the stream's term besides.
 const (
@@ -143,9 +141,11 @@ const (
 // max_seen_ids whose checkpoints could not be stored.
 func (e *etcdExtension) MaxValueBytes() int { return etcdRequestLimit - requestOverhead }
 
+// GetClient returns a storage client for the component's keys, shared by every replica that
+// runs the same component id.
 func (e *etcdExtension) GetClient(_ context.Context, kind component.Kind, id component.ID, name string) (storage.Client, error) {
 	if e.client == nil {
-		return nil, errors.New("etcd extension not started")
+		return nil, errNoClient
 	}
 	return &storageClient{
 		kv:      e.client,
