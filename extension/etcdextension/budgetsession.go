@@ -81,17 +81,13 @@ func (b *budgets) serve(ctx context.Context, s *session) {
 // list reads every share and watches from there on. Room given up before is unknown, so no
 // share is raised for a window from now.
 func (st *budgetSession) list(ctx context.Context) (clientv3.WatchChan, error) {
-	lctx, cancel := context.WithTimeout(ctx, st.timeout)
-	resp, err := st.s.Client().Get(lctx, st.prefix, clientv3.WithPrefix())
-	cancel()
+	st.views = map[string]*budgetView{}
+	rev, wch, err := listAndWatch(ctx, st.s.Client(), st.prefix, st.timeout, func(kv *mvccpb.KeyValue) { st.apply(kv, false) })
 	if err != nil {
 		return nil, err
 	}
-	st.since, st.rev, st.views = time.Now(), resp.Header.Revision, map[string]*budgetView{}
-	for _, kv := range resp.Kvs {
-		st.apply(kv, false)
-	}
-	return st.s.Client().Watch(ctx, st.prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1)), nil
+	st.since, st.rev = time.Now(), rev
+	return wch, nil
 }
 
 // apply records a change of one share; the room another participant gave up is held back for
@@ -171,7 +167,7 @@ func (st *budgetSession) step(ctx context.Context) (wake time.Time) {
 		if registered[p] {
 			continue
 		}
-		if err := st.do(ctx, clientv3.OpDelete(sd.key)); err != nil && ctx.Err() == nil {
+		if err := do(ctx, st.s.Client(), st.timeout, clientv3.OpDelete(sd.key)); err != nil && ctx.Err() == nil {
 			st.log.Warn("Withdrawing a request budget share failed; it ends with the session", zap.Error(err))
 		}
 		delete(st.mine, p)
@@ -241,7 +237,7 @@ func (st *budgetSession) stepOne(ctx context.Context, p *participant, leaders ma
 	}
 	// A lowered share, or a new weight (the others' targets depend on it), is recorded as is.
 	if sd.published == nil || *sd.published != want {
-		if err := st.do(ctx, clientv3.OpPut(sd.key, encode(want), clientv3.WithLease(st.s.Lease()))); err != nil {
+		if err := do(ctx, st.s.Client(), st.timeout, clientv3.OpPut(sd.key, encode(want), clientv3.WithLease(st.s.Lease()))); err != nil {
 			st.failed(err)
 			return st.retry, true
 		}
@@ -284,13 +280,6 @@ func (st *budgetSession) failed(err error) {
 		st.log.Warn("Writing a request budget share failed; retrying", zap.Error(err))
 	}
 	st.retry = time.Now().Add(time.Second)
-}
-
-func (st *budgetSession) do(ctx context.Context, op clientv3.Op) error {
-	cctx, cancel := context.WithTimeout(ctx, st.timeout)
-	defer cancel()
-	_, err := st.s.Client().Do(cctx, op)
-	return err
 }
 
 // stopAll tells every participant it may send nothing: the session, and its shares, are over.

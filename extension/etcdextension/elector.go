@@ -157,17 +157,27 @@ func (e *elector) watch(s *session, broken error) (map[string]*keyState, clientv
 	if broken != nil {
 		e.log.Info("etcd watch interrupted; listing again", zap.Error(broken))
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, e.timeout)
-	resp, err := s.Client().Get(ctx, e.prefix, clientv3.WithPrefix())
-	cancel()
+	keys := map[string]*keyState{}
+	_, wch, err := listAndWatch(s.ctx, s.Client(), e.prefix, e.timeout, func(kv *mvccpb.KeyValue) { e.apply(keys, kv, false) })
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing %s: %w", e.prefix, err)
 	}
-	keys := map[string]*keyState{}
-	for _, kv := range resp.Kvs {
-		e.apply(keys, kv, false)
+	return keys, wch, nil
+}
+
+// listAndWatch hands every key under prefix to apply, then watches the prefix from the
+// revision listed on, so that no change between the two is missed. It returns that revision.
+func listAndWatch(ctx context.Context, client *clientv3.Client, prefix string, timeout time.Duration, apply func(*mvccpb.KeyValue)) (int64, clientv3.WatchChan, error) {
+	lctx, cancel := context.WithTimeout(ctx, timeout)
+	resp, err := client.Get(lctx, prefix, clientv3.WithPrefix())
+	cancel()
+	if err != nil {
+		return 0, nil, err
 	}
-	return keys, s.Client().Watch(s.ctx, e.prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1)), nil
+	for _, kv := range resp.Kvs {
+		apply(kv)
+	}
+	return resp.Header.Revision, client.Watch(ctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1)), nil
 }
 
 // apply records one key of the prefix; keys of another layout are ignored.
@@ -210,7 +220,7 @@ func (e *elector) syncCandidacies(s *session, running map[string]*campaign) erro
 		}
 		k.end()
 		delete(running, key)
-		if err := e.do(s, clientv3.OpDelete(e.candidacy(s, key))); err != nil {
+		if err := do(s.ctx, s.Client(), e.timeout, clientv3.OpDelete(e.candidacy(s, key))); err != nil {
 			return err
 		}
 	}
@@ -218,7 +228,7 @@ func (e *elector) syncCandidacies(s *session, running map[string]*campaign) erro
 		if running[key] != nil {
 			continue
 		}
-		if err := e.do(s, clientv3.OpPut(e.candidacy(s, key), e.name, clientv3.WithLease(s.Lease()))); err != nil {
+		if err := do(s.ctx, s.Client(), e.timeout, clientv3.OpPut(e.candidacy(s, key), e.name, clientv3.WithLease(s.Lease()))); err != nil {
 			return err
 		}
 		running[key] = startCampaign(s, c, e.prefix+"lead/"+escape(key), e.name, e.timeout, e.log)
@@ -230,10 +240,11 @@ func (e *elector) candidacy(s *session, key string) string {
 	return e.prefix + "cand/" + escape(key) + "/" + member(s)
 }
 
-func (e *elector) do(s *session, op clientv3.Op) error {
-	ctx, cancel := context.WithTimeout(s.ctx, e.timeout)
+// do runs one operation within timeout.
+func do(ctx context.Context, client *clientv3.Client, timeout time.Duration, op clientv3.Op) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	_, err := s.Client().Do(ctx, op)
+	_, err := client.Do(ctx, op)
 	return err
 }
 
