@@ -90,11 +90,6 @@ func (r *securityReceiver) leaderGate(elector component.Component, streams []eng
 	return o
 }
 
-// leads reports whether this replica may read a probe now: always without a leader elector.
-func (r *securityReceiver) leads(p probe) bool {
-	return r.leading == nil || r.leading.owns(p.key())
-}
-
 // ownership is the engine's Gate, fed by leader-election callbacks.
 type ownership struct {
 	mu      sync.Mutex

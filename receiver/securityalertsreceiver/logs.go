@@ -38,11 +38,11 @@ func toLogs(source string, records []record.Record, rac metadata.ResourceAttribu
 		}
 		lr := lrs.AppendEmpty()
 		fillLogRecord(lr, rec, obs)
+		bodyMap := rec.Body
 		if body == BodyFormatOCSF {
-			putMap(lr.Body().SetEmptyMap(), ocsf.Event(source, rec, observed))
-		} else {
-			putMap(lr.Body().SetEmptyMap(), rec.Body)
+			bodyMap = ocsf.Event(source, rec, observed)
 		}
+		putMap(lr.Body().SetEmptyMap(), bodyMap)
 	}
 	return logs
 }

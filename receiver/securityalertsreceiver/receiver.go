@@ -211,7 +211,8 @@ func (r *securityReceiver) polled(s engine.Stream, err error) {
 	r.firstPoll.polled(s, err)
 }
 
-// polls tells whether this replica polls stream now: always without a leader elector.
+// polls tells whether this replica polls stream (or reads probe key) now: always without a
+// leader elector.
 func (r *securityReceiver) polls(stream string) bool {
 	return r.leading == nil || r.leading.owns(stream)
 }

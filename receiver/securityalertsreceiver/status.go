@@ -1,7 +1,6 @@
 package securityalertsreceiver
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -167,12 +166,18 @@ func (h *health) statusLocked() *componentstatus.Event {
 			if !ok || o.err == nil {
 				continue
 			}
-			if o.refused {
+			// The first failing stream of each kind is named; the error is built only for it.
+			switch {
+			case o.refused:
 				refusedStreams = append(refusedStreams, name)
-				firstRefused = cmp.Or(firstRefused, fmt.Errorf("%s: %w", name, o.err))
-			} else {
+				if firstRefused == nil {
+					firstRefused = fmt.Errorf("%s: %w", name, o.err)
+				}
+			default:
 				bad = append(bad, name)
-				firstBad = cmp.Or(firstBad, fmt.Errorf("%s: %w", name, o.err))
+				if firstBad == nil {
+					firstBad = fmt.Errorf("%s: %w", name, o.err)
+				}
 			}
 		}
 		total := len(h.streams[source])

@@ -157,7 +157,7 @@ func (r *securityReceiver) recordMetrics(ctx context.Context, mb *metadata.Metri
 	add := func(res resourceKey, record func()) { byResource[res] = append(byResource[res], record) }
 
 	for _, p := range r.probes {
-		if !r.leads(p) {
+		if !r.polls(p.key()) {
 			continue
 		}
 		if err := p.read(ctx, gauges{source: p.source, ts: ts, mb: mb, add: add}); err != nil {
