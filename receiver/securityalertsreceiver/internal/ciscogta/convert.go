@@ -89,7 +89,7 @@ func convertAlert(obj map[string]any, tenant string) record.Record {
 	status := alertStatus(obj)
 	r.SetString(AttrAlertStatus, status)
 	r.SetStatus(status, alertStatuses)
-	r.SetString(AttrAlertUpdate, strconv.FormatBool(!r.Time.IsZero() && r.Modified.After(r.Time)))
+	r.SetString(AttrAlertUpdate, strconv.FormatBool(r.Updated()))
 	return r
 }
 

@@ -97,7 +97,7 @@ func constant(a activity) func(record.Record) activity {
 // findingActivity is Create, or Update for a record the vendor modified after it occurred (a
 // Cisco alert emitted again).
 func findingActivity(rec record.Record) activity {
-	if !rec.Time.IsZero() && rec.Modified.After(rec.Time) {
+	if rec.Updated() {
 		return known(2, "Update")
 	}
 	return known(1, "Create")

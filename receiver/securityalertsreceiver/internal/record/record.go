@@ -32,3 +32,7 @@ type Record struct {
 	// Body is the vendor object as decoded JSON, every field kept. Numbers are json.Number.
 	Body map[string]any
 }
+
+// Updated tells a version of a record the vendor modified after it occurred (a Cisco alert
+// emitted again), not its first.
+func (r Record) Updated() bool { return !r.Time.IsZero() && r.Modified.After(r.Time) }

@@ -1,6 +1,7 @@
 package usm
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/securityalerts/securityalerts/receiver/securityalertsreceiver/internal/record"
@@ -35,12 +36,7 @@ func SplitFilters(filters map[string][]string, name func(key string) string) (se
 }
 
 func changing(field string) bool {
-	for _, f := range ChangingAlarmFields {
-		if strings.EqualFold(f, field) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(ChangingAlarmFields, func(f string) bool { return strings.EqualFold(f, field) })
 }
 
 // Match tells whether alarm has, in every field of the filter, one of the values accepted
@@ -48,11 +44,7 @@ func changing(field string) bool {
 func (f LocalFilter) Match(alarm map[string]any) bool {
 	for field, accepted := range f {
 		v := record.String(alarm, field)
-		ok := false
-		for _, a := range accepted {
-			ok = ok || strings.EqualFold(v, a)
-		}
-		if !ok {
+		if !slices.ContainsFunc(accepted, func(a string) bool { return strings.EqualFold(v, a) }) {
 			return false
 		}
 	}
