@@ -73,9 +73,15 @@ func (r *securityReceiver) rateBudget(perSecond float64, credential ...string) (
 		return &requestBudget{}, rate.NewLimiter(rate.Limit(perSecond), 1)
 	}
 	limiter := newSharedRate(sharedSecond)
-	b := &requestBudget{key: credentialKey(credential...), limit: perSecond, window: sharedSecond, apply: limiter.set}
+	return r.sharedBudget(perSecond, sharedSecond, limiter.set, credential...), limiter
+}
+
+// sharedBudget is a credential's budget of limit requests a window, shared among the replicas
+// once the receiver starts (shareBudgets); apply is told this replica's share.
+func (r *securityReceiver) sharedBudget(limit float64, window time.Duration, apply func(share float64), credential ...string) *requestBudget {
+	b := &requestBudget{key: credentialKey(credential...), limit: limit, window: window, apply: apply}
 	r.budgets = append(r.budgets, b)
-	return b, limiter
+	return b
 }
 
 // shareBudgets takes part in every shared budget, with the keys its spenders are elected by.

@@ -154,14 +154,13 @@ func (r *securityReceiver) quotaBudget(quota *trendcas.Quota, perMinute, perDay 
 	}
 	var mu sync.Mutex
 	share := 0.0
-	b := &requestBudget{key: credentialKey(credential...), limit: float64(perMinute), window: trendcas.MinuteWindow, apply: func(s float64) {
+	b := r.sharedBudget(float64(perMinute), trendcas.MinuteWindow, func(s float64) {
 		mu.Lock()
 		share = s
 		mu.Unlock()
 		quota.SetPerMinute(s)
-	}}
+	}, credential...)
 	quota.SetPerMinute(0)
-	r.budgets = append(r.budgets, b)
 	if r.ledger == nil {
 		log.Warn("leader_elector shares the minute but keeps no shared ledger: each replica counts the day's requests alone")
 		return b, alone
