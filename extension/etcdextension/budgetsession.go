@@ -39,8 +39,15 @@ type hold struct {
 type standing struct {
 	key       string
 	applied   float64 // what apply was last told: what the limiter lets through
-	claimed   float64 // what etcd holds for it (at least applied)
-	published *claim
+	published *claim  // what etcd holds for it (its share at least applied); nil: nothing yet
+}
+
+// claimed is the share etcd holds for the participant.
+func (sd *standing) claimed() float64 {
+	if sd.published == nil {
+		return 0
+	}
+	return sd.published.Share
 }
 
 func (b *budgets) serve(ctx context.Context, s *session) {
@@ -212,7 +219,7 @@ func (st *budgetSession) stepOne(ctx context.Context, p *participant, leaders ma
 		}
 	}
 	// Lower first (what etcd holds stays the larger until written), grant what etcd holds.
-	grant(min(target, sd.claimed))
+	grant(min(target, sd.claimed()))
 	if st.retry.After(now) {
 		return st.retry, true
 	}
@@ -221,9 +228,9 @@ func (st *budgetSession) stepOne(ctx context.Context, p *participant, leaders ma
 	if target > sd.applied {
 		room := limit - others - v.held(now)
 		if settled := st.since.Add(p.window); now.Before(settled) {
-			room, wake = sd.claimed, settled
+			room, wake = sd.claimed(), settled
 		}
-		if raised := min(target, room); raised > sd.claimed+1e-9 {
+		if raised := min(target, room); raised > sd.claimed()+1e-9 {
 			want.Share = raised
 			if ok, err := st.raise(ctx, p.budget, sd.key, want); err != nil {
 				st.failed(err)
@@ -231,8 +238,8 @@ func (st *budgetSession) stepOne(ctx context.Context, p *participant, leaders ma
 			} else if !ok {
 				return now.Add(time.Hour), true // a share changed meanwhile: the watch brings it
 			}
-			sd.published, sd.claimed = &want, want.Share
-			grant(min(target, sd.claimed))
+			sd.published = &want
+			grant(min(target, sd.claimed()))
 		}
 	}
 	// A lowered share, or a new weight (the others' targets depend on it), is recorded as is.
@@ -241,7 +248,7 @@ func (st *budgetSession) stepOne(ctx context.Context, p *participant, leaders ma
 			st.failed(err)
 			return st.retry, true
 		}
-		sd.published, sd.claimed = &want, want.Share
+		sd.published = &want
 	}
 	if target <= sd.applied {
 		return time.Time{}, false
