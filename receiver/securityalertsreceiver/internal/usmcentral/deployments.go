@@ -77,13 +77,15 @@ type Directory struct {
 	now func() time.Time
 
 	// listing is held for the whole of a listing, so that concurrent callers wait for one
-	// answer instead of each asking.
+	// answer instead of each asking: a caller that finds a listing was taken in while it waited
+	// (listings moved) asks nothing.
 	listing sync.Mutex
 
-	mu     sync.Mutex
-	listed bool
-	byID   map[string]Deployment
-	polls  map[string]int
+	mu       sync.Mutex
+	listed   bool
+	listings int // listings taken in
+	byID     map[string]Deployment
+	polls    map[string]int
 	// connectedAt is when each deployment was last listed as connected.
 	connectedAt map[string]time.Time
 	// reconnects are, per stream watching for them, the deployments that came back since the
@@ -161,19 +163,35 @@ func (d *Directory) Polled(ctx context.Context, stream string) error {
 	d.mu.Lock()
 	d.polls[stream]++
 	due := !d.listed || d.polls[stream] >= d.cfg.RefreshEvery
+	listings := d.listings
 	d.mu.Unlock()
 	if !due {
 		return nil
 	}
-	return d.Refresh(ctx)
+	return d.refresh(ctx, listings)
 }
 
 // Refresh lists the deployments now, e.g. because a record names a tenant not listed before.
 // When that fails after an earlier listing succeeded, the failure is reported and the earlier
 // listing kept.
 func (d *Directory) Refresh(ctx context.Context) error {
+	d.mu.Lock()
+	listings := d.listings
+	d.mu.Unlock()
+	return d.refresh(ctx, listings)
+}
+
+// refresh lists the deployments unless a listing newer than the listings-th was taken in
+// meanwhile (while the caller waited for another's): that one answers for it.
+func (d *Directory) refresh(ctx context.Context, listings int) error {
 	d.listing.Lock()
 	defer d.listing.Unlock()
+	d.mu.Lock()
+	answered := d.listings != listings
+	d.mu.Unlock()
+	if answered {
+		return nil
+	}
 	all, err := ListDeployments(ctx, d.api)
 	d.mu.Lock()
 	listed := d.listed
@@ -220,6 +238,7 @@ func (d *Directory) apply(all []Deployment) {
 		}
 	}
 	d.byID, d.listed = byID, true
+	d.listings++
 }
 
 // Lookup returns the listed deployment whose tenantId is id.

@@ -248,3 +248,18 @@ func TestLastConnectedSurvivesARestart(t *testing.T) {
 	require.NoError(t, second.Refresh(context.Background()))
 	assert.Equal(t, []engine.Backfill{{Scope: "cn://acme.alienvault.cloud", From: t0.Add(90 * time.Second).Truncate(time.Minute)}}, s.Backfills())
 }
+
+// A caller that asked for a listing while another was in flight takes its answer instead of
+// listing again (two streams starting at once, two pages naming an unknown tenant at once); one
+// that asks after a listing was taken in lists again.
+func TestAListingTakenInWhileWaitingAnswersForTheWaiter(t *testing.T) {
+	srv := newConsole(t, nil)
+	dir := NewDirectory(newAPI(t, srv.Server), DirectoryConfig{RefreshEvery: 1})
+	waiter := dir.listings // what a caller saw as it began to wait for the listing in flight
+	require.NoError(t, dir.Refresh(context.Background()))
+	assert.Equal(t, 1, srv.listCount())
+	require.NoError(t, dir.refresh(context.Background(), waiter))
+	assert.Equal(t, 1, srv.listCount(), "the waiter lists nothing: the listing it waited for answers")
+	require.NoError(t, dir.Refresh(context.Background()))
+	assert.Equal(t, 2, srv.listCount(), "a later caller lists")
+}
