@@ -75,6 +75,10 @@ func (c *Checkpoint) remember(records []record.Record) {
 	}
 }
 
+// lastLook is the watermark at the last look at the overlap for late arrivals, the watermark
+// itself while none was made.
+func (c *Checkpoint) lastLook() time.Time { return earliest(c.Verified, c.Watermark) }
+
 // retain keeps the seen entries a re-read may still meet: those within overlap behind the
 // oldest of the watermark, the last verification and the position of a span being read again,
 // at most maxSeen of them.
@@ -82,7 +86,7 @@ func (c *Checkpoint) retain(overlap time.Duration, maxSeen int) {
 	if c.seen == nil {
 		return
 	}
-	from := earliest(c.Verified, c.Watermark)
+	from := c.lastLook()
 	for _, b := range c.Backfills {
 		from = earliest(b.From, from)
 	}

@@ -35,7 +35,7 @@ func (r *runner) pollRange(ctx context.Context, s RangeStream, cp *Checkpoint) e
 		return err
 	}
 	overlap := r.engine.settings.Overlap
-	if overlap > 0 && !cp.Watermark.IsZero() && r.overlap.due(cp.Watermark.Sub(earliest(cp.Verified, cp.Watermark)), overlap) {
+	if overlap > 0 && !cp.Watermark.IsZero() && r.overlap.due(cp.Watermark.Sub(cp.lastLook()), overlap) {
 		return r.verify(ctx, s, cp)
 	}
 	return nil

@@ -25,8 +25,8 @@ func (r *runner) pollLink(ctx context.Context, s LinkStream, cp *Checkpoint) (ba
 			// seen-set keeps it until one did.
 			cp.Verified = cp.Watermark
 		}
-		if widened = st.Overlap > 0 && r.overlap.due(cp.Watermark.Sub(cp.Verified), st.Overlap); widened {
-			q.Since = earliest(cp.Verified, cp.Watermark).Add(-st.Overlap)
+		if widened = st.Overlap > 0 && r.overlap.due(cp.Watermark.Sub(cp.lastLook()), st.Overlap); widened {
+			q.Since = cp.lastLook().Add(-st.Overlap)
 		}
 	}
 	from := cp.Watermark

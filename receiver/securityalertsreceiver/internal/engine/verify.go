@@ -21,7 +21,7 @@ const readDirectly = 4
 // (status, suppressed) are exposed to it.
 func (r *runner) verify(ctx context.Context, s RangeStream, cp *Checkpoint) error {
 	to := cp.Watermark
-	from := earliest(cp.Verified, to).Add(-r.engine.settings.Overlap).Truncate(time.Millisecond)
+	from := cp.lastLook().Add(-r.engine.settings.Overlap).Truncate(time.Millisecond)
 	if err := r.check(ctx, s, cp, from, to); err != nil {
 		return err
 	}
