@@ -142,13 +142,17 @@ $(RPM): $(NFPM) $(PACKAGE_SOURCES)
 # The build context holds only what the Containerfile copies: the binary, the build host's CA
 # certificates (Debian's ca-certificates), the image's passwd, group and hosts, the default config.
 # The image leaves the builder's storage once exported: the archive is what is shipped.
+# One shell for the whole recipe: an exit in one line of a recipe ends that line only, so a skip
+# must skip the lines after it too.
 $(IMAGE): Containerfile $(PACKAGE_SOURCES) | package-tools
-	@command -v buildah >/dev/null || { echo "SKIPPED image: buildah is not installed (make package-tools)" >&2; exit 0; }
-	rm -rf build/image-context && mkdir -p build/image-context/state $(PACKAGES)
-	cp $(COLLECTOR) packaging/config.yaml packaging/container/passwd packaging/container/group packaging/container/hosts /etc/ssl/certs/ca-certificates.crt build/image-context/
-	$(BUILDAH) bud --quiet --layers=false --build-arg VERSION=$(VERSION) -f Containerfile -t $(IMAGE_REF) build/image-context
-	rm -f $@ && $(BUILDAH) push --quiet $(IMAGE_REF) oci-archive:$@:$(IMAGE_REF)
-	$(BUILDAH) rmi --force $(IMAGE_REF) >/dev/null
+	@if ! command -v buildah >/dev/null; then echo "SKIPPED image: buildah is not installed (make package-tools)" >&2; else \
+	  set -ex; \
+	  rm -rf build/image-context && mkdir -p build/image-context/state $(PACKAGES); \
+	  cp $(COLLECTOR) packaging/config.yaml packaging/container/passwd packaging/container/group packaging/container/hosts /etc/ssl/certs/ca-certificates.crt build/image-context/; \
+	  $(BUILDAH) bud --quiet --layers=false --build-arg VERSION=$(VERSION) -f Containerfile -t $(IMAGE_REF) build/image-context; \
+	  rm -f $@ && $(BUILDAH) push --quiet $(IMAGE_REF) oci-archive:$@:$(IMAGE_REF); \
+	  $(BUILDAH) rmi --force $(IMAGE_REF) >/dev/null; \
+	fi
 
 # Starts the simulator on $(SIM_ADDR), then the collector with testdata/run-config.yaml: records are
 # printed by the debug exporter and written to data/records.jsonl. Ctrl-C stops both.

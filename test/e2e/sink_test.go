@@ -114,9 +114,7 @@ func (s *otlpSink) logs(w http.ResponseWriter, r *http.Request) {
 		s.records[key] = true
 		if lr.Body().Type() == pcommon.ValueTypeMap {
 			s.contents[source+"/"+canonicalJSON(lr.Body().Map().AsRaw())] = true
-		}
-		// An alert re-emitted after a change is a new version, not a duplicate.
-		if lr.Body().Type() == pcommon.ValueTypeMap {
+			// An alert re-emitted after a change is a new version, not a duplicate.
 			if modified, ok := lr.Body().Map().Get("modifiedAt"); ok {
 				key += "@" + modified.AsString()
 			}
