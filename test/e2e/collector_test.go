@@ -17,11 +17,18 @@ import (
 
 // collectorBinary is the distribution built by `make build` (OCB), the same binary users run.
 func collectorBinary(t *testing.T) string {
-	bin := filepath.Join(repoRoot(), "bin", "otelcol-securityalerts")
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("%s not found: run `make build` (make integration-test does)", bin)
+	return built(t, "build", "bin", "otelcol-securityalerts")
+}
+
+// built is the path of what `make <target>` builds at path below the repository, which the test
+// needs: make integration-test builds them all first.
+func built(t *testing.T, target string, path ...string) string {
+	t.Helper()
+	full := filepath.Join(append([]string{repoRoot()}, path...)...)
+	if _, err := os.Stat(full); err != nil {
+		t.Fatalf("%s not found: run `make %s` (make integration-test does)", full, target)
 	}
-	return bin
+	return full
 }
 
 // collector is one run of the built collector, its output kept for the failure report.

@@ -22,11 +22,8 @@ const receiverModule = "github.com/securityalerts/securityalerts/receiver/securi
 // module of this repository (the simulator, the benchmarks and the end-to-end tests are in the root
 // one); and the example's configuration runs, records reaching the backend.
 func TestCustomDistributionFromTheExampleManifest(t *testing.T) {
-	dir := filepath.Join(repoRoot(), "build", "custom-distribution", "otelcol-custom")
-	bin := filepath.Join(dir, "otelcol-custom")
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("%s not found: run `make custom-distribution` (make integration-test does)", bin)
-	}
+	bin := built(t, "custom-distribution", "build", "custom-distribution", "otelcol-custom", "otelcol-custom")
+	dir := filepath.Dir(bin)
 
 	components, err := exec.Command(bin, "components").CombinedOutput()
 	require.NoError(t, err, "%s", components)

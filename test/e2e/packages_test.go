@@ -52,11 +52,7 @@ func distVersion(t *testing.T) string {
 // builtPackage is the path of a package `make package` built.
 func builtPackage(t *testing.T, name string) string {
 	t.Helper()
-	path := filepath.Join(repoRoot(), "build", "packages", name)
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("%s not found: run `make package` (make integration-test does)", path)
-	}
-	return path
+	return built(t, "package", "build", "packages", name)
 }
 
 func debPath(t *testing.T) string {
